@@ -91,7 +91,10 @@ static void print_json_iommu(struct json *j, const struct scan *s, const struct 
 	viommu_pci_addr_format(m->addr, name, sizeof(name));
 	json_string(j, "device", name);
 	json_string(j, "driver", m->driver);
-	json_uint(j, "numa_node", (uint64_t)(m->numa_node < 0 ? 0 : m->numa_node));
+	if (m->numa_node < 0)
+		json_null(j, "numa_node");
+	else
+		json_uint(j, "numa_node", (uint64_t)m->numa_node);
 	if (idx < 0)
 		json_null(j, "iommu");
 	else

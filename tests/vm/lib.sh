@@ -14,6 +14,9 @@
 #   vm_quote WORD...                       print WORDs as one copy-pasteable shell command line
 #   vm_binary_specs BIN...                 print HOST:GUEST specs for vm_build_initramfs: each BIN
 #                                          in /usr/bin and every shared library it loads (ldd)
+#   vm_run_guest BUILD SCRIPT LOG ARGS...  boot the standard guest with uviommu's tools from BUILD
+#                                          in /usr/bin, run SCRIPT as init, extra QEMU ARGS; the
+#                                          serial console (CR stripped) ends up in LOG
 #
 # Environment: UVIOMMU_CACHE (default ~/.cache/uviommu), QEMU (default qemu-system-x86_64),
 # VM_KERNEL (use this vmlinuz instead of fetching), VM_BUSYBOX (default /bin/busybox, must be
@@ -268,3 +271,26 @@ vm_binary_specs() {
         fi
     done
 }
+
+vm_run_guest() (
+    set -euo pipefail
+    if (($# < 3)); then
+        vm_err "usage: vm_run_guest BUILD_DIR SCRIPT LOG [QEMU_ARGS...]"
+        exit 2
+    fi
+    local build=$1 script=$2 log=$3 tmp kernel bins specs
+    shift 3
+    mapfile -t bins < <(find "$build/apps" -mindepth 2 -maxdepth 2 -type f -name 'uviommu-*' \
+        -perm -u+x 2>/dev/null | sort)
+    ((${#bins[@]})) || { vm_err "no tools built in $build (ninja -C $build)"; exit 1; }
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/vm-run.XXXXXX")
+    trap 'rm -rf -- "$tmp"' EXIT
+    mapfile -t specs < <(vm_binary_specs "${bins[@]}")
+    vm_build_initramfs "$tmp/initrd" "$script" "${specs[@]}"
+    kernel=$(vm_fetch_kernel)
+    vm_base_args "$kernel" "$tmp/initrd"
+    local rc=0
+    vm_boot "${VM_TIMEOUT:-120}" "$tmp/serial.log" "${VM_ARGS[@]}" "$@" || rc=$?
+    tr -d '\r' <"$tmp/serial.log" >"$log"
+    exit "$rc"
+)
