@@ -18,6 +18,9 @@ static void usage(FILE *out)
 	      "  devices [--file PATH | --topology PATH] [--json]\n"
 	      "        the virtio-iommu functions on the PCI bus, their kernel\n"
 	      "        driver, and the endpoints behind each\n"
+	      "  bind SSSS:BB:DD.F --driver uio|vfio\n"
+	      "        hand a PCI function to uio_pci_generic or vfio-pci (no-IOMMU\n"
+	      "        mode) for userspace drivers; loads the module (needs root)\n"
 	      "\n"
 	      "exit status: 0 success, 1 malformed input or failure, 2 usage error\n",
 	      out);
@@ -67,5 +70,7 @@ int main(int argc, char **argv)
 		return cmd_viot(argc - 1, argv + 1);
 	if (strcmp(argv[1], "devices") == 0)
 		return cmd_devices(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bind") == 0)
+		return cmd_bind(argc - 1, argv + 1);
 	return info_usage_error("unknown command '%s'", argv[1]);
 }

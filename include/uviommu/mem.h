@@ -44,6 +44,10 @@ struct viommu_mem;
  * memory. Fails with a clear message if the pages cannot be had (no
  * hugepages reserved, hugetlbfs missing) or if physical addresses cannot
  * be read (not root: pagemap shows 0 without CAP_SYS_ADMIN).
+ * Errors: -EINVAL bad arguments (*out untouched), -ENOMEM not enough
+ * (huge)pages, -ENOTSUP page size not offered by the kernel, -EPERM or
+ * -EACCES physical addresses hidden. Nothing stays allocated after a
+ * failure.
  */
 int viommu_mem_alloc(size_t len, const struct viommu_mem_opts *opts, struct viommu_mem **out);
 void viommu_mem_free(struct viommu_mem *mem);

@@ -32,6 +32,20 @@ void viommu_pci_scan_free(struct viommu_pci_func *funcs);
 
 int viommu_pci_is_virtio_iommu(const struct viommu_pci_func *f);
 
+/*
+ * Hand the function at addr to a driver that gives userspace access, as
+ * dpdk-devbind does: driver "uio" (uio_pci_generic) or "vfio" (vfio-pci,
+ * which needs vfio's no-IOMMU mode on a guest without a kernel IOMMU
+ * driver). Loads the module with /sbin/modprobe when it is not loaded,
+ * sets the function's driver_override, unbinds its current driver, asks
+ * the kernel to probe it and checks the result; if the new driver refuses
+ * the function, the override is cleared and the old driver probed again.
+ * Returns 0 also when the function is bound to that driver already.
+ * Needs root. Errors: -EINVAL unknown driver, -ENODEV no such function,
+ * -ENOTSUP vfio without no-IOMMU mode, -EIO the driver refused (see dmesg).
+ */
+int viommu_pci_bind(struct viommu_pci_addr addr, const char *driver);
+
 #ifdef __cplusplus
 }
 #endif

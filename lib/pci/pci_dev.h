@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <uviommu/mem.h>
 #include <uviommu/pci_addr.h>
@@ -60,21 +61,36 @@ struct uvi_pci_dev {
 	void *priv;    /* backend state */
 };
 
-/* The backend called name ("vfio", "uio"), or NULL. "sim" lives in drivers/sim. */
+/* The real-device backends (lib/pci/vfio.c, lib/pci/uio.c). */
+extern const struct uvi_pci_backend uvi_pci_backend_vfio;
+extern const struct uvi_pci_backend uvi_pci_backend_uio;
+
+/*
+ * The backend called name ("vfio", "uio"), or NULL with a message. "sim"
+ * lives in drivers/sim; "auto" is resolved by the caller.
+ */
 const struct uvi_pci_backend *uvi_pci_backend_by_name(const char *name);
 
 /*
  * Open addr through backend (arg passed to its open), enable memory space
  * and bus mastering in the command register. On failure the message says
- * what is wrong and the command that fixes it.
+ * what is wrong and the command that fixes it. dev->numa_node comes from
+ * sysfs before the backend's open runs (which may override it).
+ * uvi_pci_close() turns bus mastering off again before the backend lets
+ * go, so that no DMA outlives the owner's memory.
  */
 int uvi_pci_open(const struct uvi_pci_backend *backend, void *arg,
 		 struct viommu_pci_addr addr, struct uvi_pci_dev **out);
 void uvi_pci_close(struct uvi_pci_dev *dev);
 
+/* Config space accesses: off + len must lie within UVI_PCI_CFG_SIZE (-EINVAL). */
 int uvi_pci_cfg_read(struct uvi_pci_dev *dev, unsigned off, void *buf, size_t len);
 int uvi_pci_cfg_write(struct uvi_pci_dev *dev, unsigned off, const void *buf, size_t len);
 int uvi_pci_bar_map(struct uvi_pci_dev *dev, unsigned index, struct uvi_bar **out);
+
+/* For backends: 0 if a config pread/pwrite moved n == len bytes, else a message. */
+int uvi_pci_cfg_io_result(const struct uvi_pci_dev *dev, ssize_t n, size_t len, unsigned off,
+			  const char *op);
 
 /* BAR accessors: `off` must have been checked against bar->len by the caller. */
 static inline uint64_t uvi_bar_read(const struct uvi_bar *b, uint64_t off, unsigned width)

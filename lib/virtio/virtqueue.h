@@ -46,7 +46,11 @@ struct uvi_vq_addrs {
 
 struct uvi_vq; /* defined in vq_internal.h; opaque to the layers above */
 
-/* Bytes and alignment of ring memory for cfg (all three areas, one block). */
+/*
+ * Bytes and alignment of ring memory for cfg (all three areas, one block).
+ * uvi_vq_ring_bytes() is 0 for a cfg uvi_vq_create() would refuse; the
+ * alignment is a cache line (64), above what the spec asks of any area.
+ */
 size_t uvi_vq_ring_bytes(const struct uvi_vq_config *cfg);
 size_t uvi_vq_ring_align(const struct uvi_vq_config *cfg);
 
