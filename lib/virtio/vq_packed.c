@@ -198,8 +198,17 @@ int uvi_vq_packed_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len)
 		return 0;
 	prefetch_ahead(vq, p->used.slot);
 	id = vring_load16(&d->id, memory_order_relaxed);
-	/* len is reserved unless the device set WRITE (2.8.4): then nothing was written. */
-	if (flags & VRING_DESC_F_WRITE)
+	/*
+	 * 2.8.4 makes len reserved in a used descriptor without WRITE. But
+	 * QEMU (7.2) never sets WRITE in used descriptors, and writes the
+	 * length anyway; honouring the flag would read every completion of
+	 * QEMU's packed queues as "nothing written", which a virtio-iommu
+	 * driver must treat as a failed request. So len is read whenever the
+	 * chain offered writable buffers (a chain without any has nothing to
+	 * report, and a reserved value there is ignored), and checked
+	 * against what the chain offered like any other untrusted value.
+	 */
+	if (id < vq->size && vq->ids[id].writable_len)
 		len = vring_load32(&d->len, memory_order_relaxed);
 	rc = uvi_vq_check_used(vq, id, len);
 	if (rc)

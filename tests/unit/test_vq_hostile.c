@@ -270,6 +270,12 @@ static void packed_len_too_big(struct scene *s)
 	packed_put(s, 0, 1, 5, USED_LAP1 | VRING_DESC_F_WRITE);
 }
 
+/* The same without WRITE, as QEMU completes: the length is still checked. */
+static void packed_len_too_big_no_write_flag(struct scene *s)
+{
+	packed_put(s, 0, 1, 0xffffffffu, USED_LAP1);
+}
+
 static void packed_duplicate(struct scene *s)
 {
 	packed_put(s, 0, 0, 4, USED_LAP1 | VRING_DESC_F_WRITE);
@@ -300,6 +306,7 @@ static void test_packed_hostile(void)
 	packed_case(packed_id_free, "buffer ID 5, which is not outstanding");
 	packed_case(packed_id_unpublished, "buffer ID 3, which is not outstanding");
 	packed_case(packed_len_too_big, "5 bytes written to buffer ID 1");
+	packed_case(packed_len_too_big_no_write_flag, "4294967295 bytes written to buffer ID 1");
 	packed_case(packed_duplicate, "buffer ID 0, which is not outstanding");
 	packed_case(packed_nothing_outstanding, "buffer ID 0, which is not outstanding");
 	packed_case(packed_completed_again, "buffer ID 2, which is not outstanding");
@@ -322,9 +329,12 @@ static void test_packed_not_used(void)
 	CU_ASSERT_EQUAL(uvi_vq_get_used(s.p.drv, &token, &len), 0);
 	CU_ASSERT_EQUAL(memcmp(s.state, s.p.drv, s.state_len), 0);
 	CU_ASSERT_PTR_NULL(token);
-	/* Without WRITE the length is reserved (2.8.4): reported as 0, not checked. */
-	packed_put(&s, 0, 1, 0xffffffffu, USED_LAP1);
-	expect_token(&s, 1, 0);
+	/*
+	 * Without WRITE the length is reserved (2.8.4), but QEMU writes it
+	 * there and never sets WRITE: it is taken, and checked like any other.
+	 */
+	packed_put(&s, 0, 1, 4, USED_LAP1);
+	expect_token(&s, 1, 4);
 	CU_ASSERT_FALSE(uvi_vq_broken(s.p.drv));
 out:
 	scene_teardown(&s);

@@ -14,9 +14,25 @@
 #   vm_quote WORD...                       print WORDs as one copy-pasteable shell command line
 #   vm_binary_specs BIN...                 print HOST:GUEST specs for vm_build_initramfs: each BIN
 #                                          in /usr/bin and every shared library it loads (ldd)
+#   vm_module_specs KERNEL DIR MOD...      print HOST:GUEST specs for vm_build_initramfs of the
+#                                          modules MOD (e.g. drivers/uio/uio) of the cloud KERNEL
+#                                          from vm_fetch_kernel; a .ko.xz is unpacked into DIR
 #   vm_run_guest BUILD SCRIPT LOG ARGS...  boot the standard guest with uviommu's tools from BUILD
 #                                          in /usr/bin, run SCRIPT as init, extra QEMU ARGS; the
 #                                          serial console (CR stripped) ends up in LOG
+#
+# Reading the results. The guest scripts print each step as "@@BEGIN NAME@@", its output, then
+# "@@END NAME <exit status>@@"; these read the console log named by VM_LOG and count checks in
+# VM_PASSED, VM_FAILED and VM_SKIPPED:
+#   vm_block NAME                          what the guest printed for NAME
+#   vm_block_rc NAME                       NAME's exit status
+#   vm_check WHAT GOT WANT                 "  ok    WHAT" if GOT is WANT, else a FAIL with both
+#   vm_skip WHY...                         "  SKIP  WHY..."
+#   vm_smoke_checks NAME [LABEL]           one check per "CHECK ok|FAIL <what>" line that NAME
+#                                          (a guest/*_smoke program) printed, labelled LABEL
+#                                          (default NAME), then one for its exit status
+#   vm_summary PREFIX                      "PREFIX: N passed, N failed[, N skipped]"; status 0
+#                                          only if nothing failed
 #
 # Environment: UVIOMMU_CACHE (default ~/.cache/uviommu), QEMU (default qemu-system-x86_64),
 # VM_KERNEL (use this vmlinuz instead of fetching), VM_BUSYBOX (default /bin/busybox, must be
@@ -272,6 +288,35 @@ vm_binary_specs() {
     done
 }
 
+vm_module_specs() (
+    set -euo pipefail
+    if (($# < 2)); then
+        vm_err "usage: vm_module_specs KERNEL DIR MODULE..."
+        exit 2
+    fi
+    local kernel=$1 dir=$2 kmods mods kver m
+    shift 2
+    # The cloud kernel package keeps its modules next to boot/ (vm_fetch_kernel unpacks it whole).
+    kmods=("$(dirname -- "$kernel")"/../lib/modules/*)
+    [[ -d ${kmods[0]} ]] || { vm_err "no modules next to $kernel"; exit 1; }
+    mods=${kmods[0]} kver=${kmods[0]##*/}
+    for m in "$@"; do
+        # Debian 12 ships them uncompressed; a .ko.xz is unpacked here (busybox insmod/modprobe
+        # cannot read compressed modules).
+        if [[ -f $mods/kernel/$m.ko ]]; then
+            printf '%s:/lib/modules/%s/kernel/%s.ko\n' "$mods/kernel/$m.ko" "$kver" "$m"
+        elif [[ -f $mods/kernel/$m.ko.xz ]]; then
+            vm_need xz
+            mkdir -p "$dir/ko"
+            xz -dc -- "$mods/kernel/$m.ko.xz" >"$dir/ko/${m##*/}.ko"
+            printf '%s:/lib/modules/%s/kernel/%s.ko\n' "$dir/ko/${m##*/}.ko" "$kver" "$m"
+        else
+            vm_err "module $m.ko(.xz) missing under $mods/kernel"
+            exit 1
+        fi
+    done
+)
+
 vm_run_guest() (
     set -euo pipefail
     if (($# < 3)); then
@@ -294,3 +339,49 @@ vm_run_guest() (
     tr -d '\r' <"$tmp/serial.log" >"$log"
     exit "$rc"
 )
+
+VM_PASSED=0 VM_FAILED=0 VM_SKIPPED=0
+
+vm_block() {
+    local log=${VM_LOG:?VM_LOG is not set}
+    sed -n "/^@@BEGIN $1@@\$/,/^@@END $1 [0-9]*@@\$/p" "$log" | sed '1d;$d'
+}
+
+vm_block_rc() { sed -n "s/^@@END $1 \([0-9]*\)@@\$/\1/p" "${VM_LOG:?VM_LOG is not set}"; }
+
+vm_check() {
+    local what=$1 got=$2 want=$3
+    if [[ $got == "$want" ]]; then
+        printf '  ok    %s\n' "$what"
+        VM_PASSED=$((VM_PASSED + 1))
+    else
+        printf '  FAIL  %s\n        got:  %s\n        want: %s\n' "$what" "$got" "$want"
+        VM_FAILED=$((VM_FAILED + 1))
+    fi
+}
+
+vm_skip() {
+    printf '  SKIP  %s\n' "$*"
+    VM_SKIPPED=$((VM_SKIPPED + 1))
+}
+
+vm_smoke_checks() {
+    local name=$1 label=${2:-$1} line n=0
+    while IFS= read -r line; do
+        case $line in
+        "CHECK ok "*) vm_check "$label: ${line#CHECK ok }" ok ok ;;
+        "CHECK FAIL "*) vm_check "$label: ${line#CHECK FAIL }" FAIL ok ;;
+        *) continue ;;
+        esac
+        n=$((n + 1))
+    done < <(vm_block "$name")
+    if ((n == 0)); then vm_check "$label printed its checks" none "CHECK lines"; fi
+    vm_check "$label exit status" "$(vm_block_rc "$name")" 0
+}
+
+vm_summary() {
+    local skipped=
+    ((VM_SKIPPED == 0)) || skipped=", $VM_SKIPPED skipped"
+    echo "$1: $VM_PASSED passed, $VM_FAILED failed$skipped"
+    ((VM_FAILED == 0))
+}
