@@ -512,6 +512,7 @@ int bench_ring(int argc, char **argv)
 
 	if (rc)
 		return rc;
+	fprintf(stderr, "uviommu-bench: device: sim (the software device's rings, in-process)\n");
 	pin = place_threads(&o);
 	for (unsigned i = 0; i < 2; i++)
 		if (run_layout(&o, layouts[i], pin, &res[i]))
