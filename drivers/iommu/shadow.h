@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef UVIOMMU_SHADOW_H
+#define UVIOMMU_SHADOW_H
+
+/*
+ * The driver's copy of a domain's mappings: non-overlapping inclusive
+ * intervals [start, end] of IOVA space, each with the physical address
+ * and permissions it maps to and whether a request about it is in flight.
+ *
+ * It is the truth the driver validates against before queueing anything
+ * (overlap, split) and what it replays after a re-attach or a device
+ * reset. Every operation is O(log n) (n live entries) except iteration.
+ * Not thread-safe: the device lock covers it.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum uvi_shadow_state {
+	UVI_SHADOW_LIVE,          /* mapped (on the device whenever the domain is attached) */
+	UVI_SHADOW_MAP_PENDING,   /* a MAP for it is in flight */
+	UVI_SHADOW_UNMAP_PENDING, /* an UNMAP covering it is in flight */
+};
+
+struct uvi_shadow_entry {
+	uint64_t start, end; /* inclusive */
+	uint64_t phys;
+	uint32_t flags;      /* VIOMMU_MAP_* */
+	enum uvi_shadow_state state;
+};
+
+struct uvi_shadow;
+
+int uvi_shadow_create(struct uvi_shadow **out);
+void uvi_shadow_destroy(struct uvi_shadow *s);
+uint64_t uvi_shadow_count(const struct uvi_shadow *s);
+
+/*
+ * Insert e (copied). -EEXIST, nothing changed, if it overlaps an entry;
+ * -EINVAL if e->start > e->end; -ENOMEM. The copy's start and end must not
+ * be changed in place (remove it and insert again); its other fields may.
+ */
+int uvi_shadow_insert(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
+/*
+ * The entry overlapping [start, end] with the lowest start, or NULL. Here
+ * and in uvi_shadow_find_split, start > end is an empty range: NULL.
+ */
+struct uvi_shadow_entry *uvi_shadow_first_overlap(struct uvi_shadow *s, uint64_t start,
+						  uint64_t end);
+/* The next entry after e in address order, or NULL. */
+struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
+/* An entry that [start, end] covers only in part (an UNMAP would split it), or NULL. */
+struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t start,
+					       uint64_t end);
+/* Remove e (a pointer obtained from this shadow). */
+void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e);
+/* The lowest entry, for iteration with uvi_shadow_next. */
+struct uvi_shadow_entry *uvi_shadow_first(struct uvi_shadow *s);
+
+#endif
