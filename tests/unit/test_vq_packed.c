@@ -189,19 +189,6 @@ static void set_desc(struct vqt_pair *p, uint16_t i, uint16_t flags)
 	vring_store16(&d->flags, flags | avail_bits(1), memory_order_release);
 }
 
-static void expect_bad_chain(struct vqt_pair *p, const char *needle)
-{
-	struct sim_vq_chain c;
-
-	CU_ASSERT_EQUAL(sim_vq_pop(p->dev, &c), -EPROTO);
-	if (!strstr(viommu_last_error(), needle)) {
-		fprintf(stderr, "message '%s' lacks '%s'\n", viommu_last_error(), needle);
-		CU_FAIL("device error message does not name the problem");
-	}
-	CU_ASSERT_EQUAL(sim_vq_pop(p->dev, &c), -EPROTO);
-	vqt_reset(p);
-}
-
 static void test_device_rejects_bad_chains(void)
 {
 	struct vqt_pair p;
@@ -211,18 +198,18 @@ static void test_device_rejects_bad_chains(void)
 		goto out;
 	set_desc(&p, 1, VRING_DESC_F_NEXT); /* body first, head last */
 	set_desc(&p, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
-	expect_bad_chain(&p, "readable descriptor after a device-writable");
+	vqt_expect_bad_chain(&p, "readable descriptor after a device-writable");
 
 	set_desc(&p, 0, VRING_DESC_F_NEXT); /* slot 1 left as zero: not available */
-	expect_bad_chain(&p, "continues into slot 1, which is not available");
+	vqt_expect_bad_chain(&p, "continues into slot 1, which is not available");
 
 	set_desc(&p, 0, VRING_DESC_F_INDIRECT);
-	expect_bad_chain(&p, "indirect");
+	vqt_expect_bad_chain(&p, "indirect");
 
 	/* Every slot chained: the chain runs into slot 0 of the next lap. */
 	for (uint16_t i = 16; i-- > 0;)
 		set_desc(&p, i, VRING_DESC_F_NEXT);
-	expect_bad_chain(&p, "continues into slot 0");
+	vqt_expect_bad_chain(&p, "continues into slot 0");
 
 	set_desc(&p, 1, 0);
 	set_desc(&p, 0, VRING_DESC_F_NEXT);
@@ -235,7 +222,7 @@ static void test_device_rejects_bad_chains(void)
 		goto out;
 	for (uint16_t i = 65; i-- > 0;)
 		set_desc(&p, i, i < 64 ? VRING_DESC_F_NEXT : 0);
-	expect_bad_chain(&p, "longer than 64");
+	vqt_expect_bad_chain(&p, "longer than 64");
 out:
 	vqt_teardown(&p);
 }

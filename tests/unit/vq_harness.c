@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -567,4 +568,17 @@ void vqt_serve_all(struct vqt_pair *p)
 	vqt_dev_pop(p);
 	vqt_dev_complete(p, NULL, p->n_chains);
 	vqt_reap(p, NULL, 0);
+}
+
+void vqt_expect_bad_chain(struct vqt_pair *p, const char *needle)
+{
+	struct sim_vq_chain c;
+
+	CU_ASSERT_EQUAL(sim_vq_pop(p->dev, &c), -EPROTO);
+	if (!strstr(viommu_last_error(), needle)) {
+		fprintf(stderr, "message '%s' lacks '%s'\n", viommu_last_error(), needle);
+		CU_FAIL("device error message does not name the problem");
+	}
+	CU_ASSERT_EQUAL(sim_vq_pop(p->dev, &c), -EPROTO);
+	vqt_reset(p);
 }

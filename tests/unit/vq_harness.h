@@ -59,6 +59,11 @@ void vqt_dev_complete(struct vqt_pair *p, const unsigned *order, unsigned m);
 unsigned vqt_reap(struct vqt_pair *p, struct vqt_req **got, unsigned max);
 /* Add n requests and publish them as one batch; returns publish's "notify" answer. */
 bool vqt_publish_batch(struct vqt_pair *p, struct vqt_req *reqs, unsigned n);
+/*
+ * The device refuses the chain on offer with -EPROTO and a message
+ * containing needle, twice (not served, not skipped); then reset.
+ */
+void vqt_expect_bad_chain(struct vqt_pair *p, const char *needle);
 /* The device takes everything available and completes it; the driver reaps it all. */
 void vqt_serve_all(struct vqt_pair *p);
 

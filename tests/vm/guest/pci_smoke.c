@@ -27,6 +27,8 @@
 
 #include "pci/pci_dev.h"
 
+#include "check.h"
+
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_IOMMU_DEVICE 0x1057
 #define INTEL_VENDOR 0x8086
@@ -46,32 +48,13 @@ enum { CFG_COMMON = 1, CFG_NOTIFY = 2, CFG_ISR = 3, CFG_DEVICE = 4, CFG_TYPES = 
 #define COMMON_NUM_QUEUES 0x12
 #define IOMMU_QUEUES 2 /* virtio 1.2, 5.13.2: requestq and eventq */
 
+static const char *backend = "uio", *other_backend = "vfio";
+
 struct virtio_cap {
 	int found;
 	unsigned bar;
 	uint32_t offset, length;
 };
-
-static unsigned passed, failed;
-static const char *backend = "uio", *other_backend = "vfio";
-
-static void check(int ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("CHECK %s %s", ok ? "ok" : "FAIL", what);
-	if (!ok && fmt) {
-		fputs(": ", stdout);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	putchar('\n');
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
 
 static uint8_t cfg8(struct uvi_pci_dev *dev, unsigned off)
 {
@@ -291,6 +274,8 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	char name[64];
+
 	if (argc == 4 && strcmp(argv[3], "vfio") == 0) {
 		backend = "vfio";
 		other_backend = "uio";
@@ -305,6 +290,6 @@ int main(int argc, char **argv)
 		smoke_hugepage();
 	else
 		return usage();
-	printf("pci_smoke %s: %u passed, %u failed\n", argv[1], passed, failed);
-	return failed ? 1 : 0;
+	snprintf(name, sizeof(name), "pci_smoke %s", argv[1]);
+	return check_summary(name);
 }

@@ -31,6 +31,8 @@
 #include <uviommu/mem.h>
 
 #include "pci/pci_dev.h"
+
+#include "check.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_pci_regs.h"
 #include "virtio/virtqueue.h"
@@ -82,27 +84,6 @@ struct smoke {
 	struct uvi_vpci_notifier doorbell;
 	unsigned notifies;
 };
-
-static unsigned passed, failed;
-
-static bool check(bool ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("CHECK %s %s", ok ? "ok" : "FAIL", what);
-	if (!ok && fmt) {
-		fputs(": ", stdout);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	putchar('\n');
-	if (ok)
-		passed++;
-	else
-		failed++;
-	return ok;
-}
 
 static const char *status_name(uint8_t status)
 {
@@ -634,6 +615,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct smoke s = { 0 };
+	char name[64];
 	unsigned long ep;
 	char *end;
 
@@ -649,6 +631,6 @@ int main(int argc, char **argv)
 	s.packed = strcmp(argv[3], "packed") == 0;
 	s.endpoint = (uint32_t)ep;
 	run(&s);
-	printf("virtio_smoke %s %s: %u passed, %u failed\n", s.backend, argv[3], passed, failed);
-	return failed ? 1 : 0;
+	snprintf(name, sizeof(name), "virtio_smoke %s %s", s.backend, argv[3]);
+	return check_summary(name);
 }
