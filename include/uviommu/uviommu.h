@@ -8,5 +8,6 @@
 #include <uviommu/pci.h>
 #include <uviommu/pci_addr.h>
 #include <uviommu/topology.h>
+#include <uviommu/viommu.h>
 
 #endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Adding a request to a batch: validated at once against the shadow,
+ * in-flight entries included, and reflected in it at once so that later
+ * adds see it (a MAP inserts a MAP_PENDING entry, an UNMAP marks the
+ * mappings it covers UNMAP_PENDING).
+ *
+ * Dependencies. Nothing orders requests on the device (virtio 1.2,
+ * 5.13.6), so a request whose range overlaps that of an earlier request
+ * of the same batch that is not complete must not reach the device before
+ * it: it is marked `fenced` and held back at submit until that one
+ * completes (batch_submit.c). An UNMAP range may have gaps, so a MAP that
+ * overlaps no mapping can still overlap a pending UNMAP: the domain keeps
+ * the span of its pending UNMAPs to catch this cheaply. A request that
+ * overlaps an incomplete request of another batch is refused with -EBUSY:
+ * two batches never race on one range.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "../../lib/common/error_internal.h"
+#include "dev.h"
+
+static bool range_has_pending_entry(struct viommu_domain *dom, uint64_t start, uint64_t end)
+{
+	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(dom->shadow, start, end);
+
+	for (; e && e->start <= end; e = uvi_shadow_next(dom->shadow, e))
+		if (e->state != UVI_SHADOW_LIVE)
+			return true;
+	return false;
+}
+
+static bool may_depend(struct viommu_domain *dom, const struct uvi_breq *r)
+{
+	if (dom->n_pending_unmaps && uvi_overlaps(r->start, r->end, dom->unmap_lo, dom->unmap_hi))
+		return true;
+	return r->type == VIRTIO_IOMMU_T_UNMAP && range_has_pending_entry(dom, r->start, r->end);
+}
+
+/* Fence r behind overlapping requests of its batch; refuse it if another batch's overlap. */
+static int classify(struct viommu_domain *dom, struct uvi_breq *r)
+{
+	if (!dom->n_pending || !may_depend(dom, r))
+		return 0;
+	for (const struct uvi_breq *q = dom->pending_head; q; q = q->next) {
+		if (!uvi_overlaps(q->start, q->end, r->start, r->end))
+			continue;
+		if (q->batch != r->batch)
+			return uvi_fail(-EBUSY, "[0x%" PRIx64 ", 0x%" PRIx64 "] of domain %u "
+					"overlaps a request of another batch that is not "
+					"complete yet", r->start, r->end, dom->id);
+		r->fenced = true;
+	}
+	return 0;
+}
+
+static int validate(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+		    uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+{
+	int rc = uvi_check_usable(b->dev);
+
+	if (!rc)
+		rc = uvi_domain_check(b->dev, dom);
+	if (!rc && b->count == b->capacity)
+		rc = uvi_fail(-ENOSPC, "the batch is full (%u requests): run it and reset it",
+			      b->capacity);
+	if (rc)
+		return rc;
+	if (type == VIRTIO_IOMMU_T_MAP)
+		return uvi_validate_map(dom, iova, phys, len, flags);
+	return uvi_validate_unmap(dom, iova, len);
+}
+
+static int reflect_in_shadow(struct uvi_breq *r)
+{
+	struct uvi_shadow_entry e = {
+		.start = r->start, .end = r->end, .phys = r->phys, .flags = r->flags,
+		.state = UVI_SHADOW_MAP_PENDING,
+	};
+
+	if (r->type == VIRTIO_IOMMU_T_MAP)
+		return uvi_dom_insert(r->dom, &e);
+	/* A fenced UNMAP marks at submit, once what it depends on is complete. */
+	if (!r->fenced && !uvi_breq_mark(r))
+		r->state = UVI_BREQ_DONE; /* 5.13.6.6: unmapping nothing succeeds; no request */
+	return 0;
+}
+
+int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+			 uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+{
+	struct uvi_breq *r = &b->reqs[b->count];
+	int rc = validate(b, type, dom, iova, phys, len, flags);
+
+	if (rc)
+		return rc;
+	*r = (struct uvi_breq){
+		.batch = b, .dom = dom, .start = iova, .end = iova + (len - 1), .phys = phys,
+		.flags = flags, .index = b->count, .type = type, .state = UVI_BREQ_ADDED,
+	};
+	rc = classify(dom, r);
+	if (!rc)
+		rc = reflect_in_shadow(r);
+	if (rc)
+		return rc;
+	b->count++;
+	if (r->state == UVI_BREQ_DONE)
+		return (int)r->index;
+	uvi_domain_pending_add(dom, r);
+	b->n_added++;
+	b->n_incomplete++;
+	return (int)r->index;
+}
