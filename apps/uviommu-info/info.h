@@ -36,6 +36,7 @@ int info_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 int cmd_viot(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_bind(int argc, char **argv);
+int cmd_device(int argc, char **argv);
 
 /* Rendering of a topology (topology_print.c). */
 void print_topology_text(const struct viommu_topology *topo);

@@ -21,6 +21,11 @@ static void usage(FILE *out)
 	      "  bind SSSS:BB:DD.F --driver uio|vfio\n"
 	      "        hand a PCI function to uio_pci_generic or vfio-pci (no-IOMMU\n"
 	      "        mode) for userspace drivers; loads the module (needs root)\n"
+	      "  device [SSSS:BB:DD.F] [--access auto|vfio|uio|sim] [--json]\n"
+	      "         [--file PATH | --topology PATH] [--endpoint SSSS:BB:DD.F]...\n"
+	      "        one virtio-iommu in detail: its owner's domains, mappings and\n"
+	      "        counters; or, when nobody owns it, its features, configuration\n"
+	      "        and the reserved regions of its endpoints (opens and resets it)\n"
 	      "\n"
 	      "exit status: 0 success, 1 malformed input or failure, 2 usage error\n",
 	      out);
@@ -72,5 +77,7 @@ int main(int argc, char **argv)
 		return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(argv[1], "bind") == 0)
 		return cmd_bind(argc - 1, argv + 1);
+	if (strcmp(argv[1], "device") == 0)
+		return cmd_device(argc - 1, argv + 1);
 	return info_usage_error("unknown command '%s'", argv[1]);
 }

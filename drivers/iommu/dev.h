@@ -14,6 +14,7 @@
  *   wait.c       polling with stall detection, bounded waits
  *   sync.c       the control requests (ATTACH, DETACH, PROBE) sent one by one
  *   probe.c      PROBE and its properties
+ *   probe_endpoint.c  viommu_probe_endpoint (PROBE without an attach)
  *   endpoint.c   endpoints: attachment, reserved regions, fault handlers
  *   domain.c     domains: IDs, shadows, pending requests
  *   attach.c     viommu_attach / viommu_detach

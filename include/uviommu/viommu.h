@@ -44,6 +44,8 @@
  *    after a recovery failed.
  *  - viommu_stats.timeouts and .faults_reason[].
  *  - viommu_batch_status() of an index past the end: -EINVAL.
+ *  - viommu_probe_endpoint(): the reserved regions of an endpoint without
+ *    attaching it (uviommu-info device shows them for every endpoint).
  */
 
 #include <stdbool.h>
@@ -160,6 +162,12 @@ struct viommu_resv_region {
 /* Copies up to max regions; returns how many the endpoint has. */
 int viommu_get_resv_regions(struct viommu_dev *dev, uint32_t endpoint_id,
 			    struct viommu_resv_region *regions, unsigned max);
+/*
+ * PROBE the endpoint now (if it was never probed), without attaching it;
+ * returns how many reserved regions it has (0 without the PROBE feature).
+ * viommu_get_resv_regions() then copies them.
+ */
+int viommu_probe_endpoint(struct viommu_dev *dev, uint32_t endpoint_id);
 
 /* ---- mappings ---- */
 

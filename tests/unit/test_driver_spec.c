@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The driver (include/uviommu/viommu.h) against behaviour every
- * spec-conforming virtio-iommu shows (virtio 1.2, section 5.13), run on
- * the software device in both ring layouts.
+ * spec-conforming virtio-iommu shows (virtio 1.2, section 5.13), on the
+ * device rig of driver_rig.h: the software device in both ring layouts
+ * (meson test), or QEMU's virtio-iommu inside a guest (tests/vm/run runs
+ * tests/vm/guest/driver_suite, this file built against a PCI address).
  *
  * Device behaviour assumed, all from the spec: ATTACH creates a domain
  * and moves an endpoint attached elsewhere (5.13.6.3); the last DETACH
@@ -19,11 +21,18 @@
  * them with -EINVAL and -EXDEV first), so QEMU and the software device
  * must agree on every outcome tested here. QEMU also lets the MSI window
  * through untranslated, as the software device does; no test DMAs there.
+ * Where an outcome differs all the same (the flags and reason of some
+ * fault records), the check is RIG_SIM_ASSERT with the reason, and the
+ * output lists it as NOT CHECKED on QEMU.
  *
- * Checks go through the device: its mapping and domain counts and
- * simulated DMA (sim_device_dma) that either lands in the mapped page or
- * faults. Waits are bounded by the driver's request timeout; nothing
- * asserts on time.
+ * Checks go through the device: DMA probes (rig_translates(), a write
+ * that either lands in the mapped page or faults, and rig_probe_read())
+ * through rig_ep_dma(), the one endpoint that does DMA on every rig;
+ * rig_ep_peer() is attached and detached but never does DMA. The software
+ * device's own counts (domains, mappings, requests served) are sim-only
+ * checks: QEMU does not show them. Cases that need a configuration only
+ * the software device has are RIG_SIM_CASE. Waits are bounded by the
+ * driver's request timeout; nothing asserts on time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,15 +47,27 @@
 
 #define F(bit) (1ull << (bit))
 #define IOVA 0x100000ull
-#define EP1 8
-#define EP2 16
-#define EP3 24
+#define EP1 rig_ep_dma()  /* does DMA: every probe goes through it */
+#define EP2 rig_ep_peer() /* attached and detached, never probed */
 #define MSI_START 0xfee00000ull
 #define RW (VIOMMU_MAP_READ | VIOMMU_MAP_WRITE)
+#define QUEUE_SIZE 256 /* of the request queue: QEMU's, and the software device's default */
+#define FAKE_PHYS 0x40000000ull /* mapped, never reached by DMA */
+
+/* Why a check is made on the software device only. */
+#define WHY_COUNTS "QEMU's device does not show its domain, mapping or request counts"
 
 static void ok(int rc, const char *what)
 {
 	CU_ASSERT_EQUAL(rig_check(rc, what), 0);
+}
+
+static void expect(int rc, int err, const char *what)
+{
+	if (rc != err)
+		fprintf(stderr, "%s: got %d, expected %d (%s)\n", what, rc, err,
+			viommu_last_error());
+	CU_ASSERT_EQUAL(rc, err);
 }
 
 /* ---- open ---- */
@@ -58,7 +79,7 @@ static void open_info(bool packed)
 
 	rig_open_default(&r, packed);
 	ok(viommu_get_info(r.dev, &info), "info");
-	CU_ASSERT_STRING_EQUAL(info.access, "sim");
+	CU_ASSERT_STRING_EQUAL(info.access, rig_access());
 	CU_ASSERT_STRING_EQUAL(info.ring, packed ? "packed" : "split");
 	CU_ASSERT_EQUAL(info.granule, 4096);
 	CU_ASSERT(info.features_negotiated & F(VIRTIO_IOMMU_F_MAP_UNMAP));
@@ -70,7 +91,7 @@ static void open_info(bool packed)
 	CU_ASSERT_TRUE(info.unattached_blocked);
 	CU_ASSERT_PTR_NOT_NULL(strstr(info.isolation, "bypass = 0"));
 	CU_ASSERT_EQUAL(info.probe_size, 512);
-	CU_ASSERT_EQUAL(info.request_queue_size, SIM_QUEUE_SIZE_DEFAULT);
+	CU_ASSERT_EQUAL(info.request_queue_size, QUEUE_SIZE);
 	rig_close(&r);
 }
 
@@ -97,7 +118,7 @@ static void test_open_default_sim(void)
 	CU_ASSERT_STRING_EQUAL(info.device, "0000:00:02.0");
 	ok(viommu_domain_create(dev, &dom), "domain");
 	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_map(dom, IOVA, 0x40000000, RIG_PAGE, RW), "map");
+	ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), "map");
 	viommu_close(dev);
 	viommu_close(NULL);
 
@@ -108,26 +129,46 @@ static void test_open_default_sim(void)
 
 /* ---- validation ---- */
 
-static void expect(int rc, int err, const char *what)
+/* The software device gets a 40-bit input range; a real device has the range it has. */
+static void open_small_input_range(struct rig *r)
 {
-	if (rc != err)
-		fprintf(stderr, "%s: got %d, expected %d (%s)\n", what, rc, err,
-			viommu_last_error());
-	CU_ASSERT_EQUAL(rc, err);
+	struct sim_config cfg;
+
+	if (!rig_is_sim()) {
+		rig_open_default(r, false);
+		return;
+	}
+	rig_config(&cfg, false);
+	cfg.iommu.input_end = (1ull << 40) - 1;
+	rig_open(r, &cfg, NULL);
+}
+
+/* -ERANGE outside the device's input range, when there is an outside (5.13.6.2). */
+static void input_range_errnos(struct viommu_domain *dom, uint64_t p, uint64_t end)
+{
+	if (end > UINT64_MAX - 2 * RIG_PAGE) {
+		/* QEMU 7.2: input_range is 0 - 2^64-1, and wrapping ranges are -EINVAL first. */
+		rig_not_checked("-ERANGE for a MAP or UNMAP outside the input range",
+				"the device's input range covers all 64 bits");
+		return;
+	}
+	expect(viommu_map(dom, end + 1, p, RIG_PAGE, RW), -ERANGE, "input range");
+	expect(viommu_map(dom, end + 1 - RIG_PAGE, p, 2 * RIG_PAGE, RW), -ERANGE,
+	       "input range end");
+	expect(viommu_unmap(dom, end + 1, RIG_PAGE), -ERANGE, "unmap input range");
 }
 
 static void test_validation_errnos(void)
 {
-	struct sim_config cfg;
 	struct viommu_domain *dom, *gone;
+	struct viommu_dev_info info;
 	struct viommu_batch *b;
 	uint8_t *pages = rig_pages(4);
 	uint64_t p = rig_phys(pages), requests;
 	struct rig r;
 
-	rig_config(&cfg, false);
-	cfg.iommu.input_end = (1ull << 40) - 1;
-	rig_open(&r, &cfg, NULL);
+	open_small_input_range(&r);
+	ok(viommu_get_info(r.dev, &info), "info");
 	ok(viommu_domain_create(r.dev, &dom), "domain");
 	ok(viommu_attach_endpoint(dom, EP1), "attach");
 	ok(viommu_map(dom, IOVA, p, RIG_PAGE, RW), "map");
@@ -141,10 +182,7 @@ static void test_validation_errnos(void)
 	expect(viommu_map(dom, IOVA + 0x10800, p, RIG_PAGE, RW), -EINVAL, "iova align");
 	expect(viommu_map(dom, IOVA + 0x10000, p + 0x800, RIG_PAGE, RW), -EINVAL, "phys align");
 	expect(viommu_map(dom, IOVA + 0x10000, p, 0x800, RW), -EINVAL, "len align");
-	expect(viommu_map(dom, 1ull << 40, p, RIG_PAGE, RW), -ERANGE, "input range");
-	expect(viommu_map(dom, (1ull << 40) - RIG_PAGE, p, 2 * RIG_PAGE, RW), -ERANGE,
-	       "input range end");
-	expect(viommu_unmap(dom, 1ull << 40, RIG_PAGE), -ERANGE, "unmap input range");
+	input_range_errnos(dom, p, info.input_end);
 	expect(viommu_map(dom, IOVA, p + RIG_PAGE, RIG_PAGE, RW), -EEXIST, "existing");
 	expect(viommu_map(dom, IOVA - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EEXIST, "overlap");
 	expect(viommu_map(dom, MSI_START, p, RIG_PAGE, RW), -EACCES, "reserved");
@@ -164,7 +202,9 @@ static void test_validation_errnos(void)
 	expect(viommu_unmap(dom, IOVA + 0x21000, 2 * RIG_PAGE), -EXDEV, "split end");
 	/* The driver sent none of these. */
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, requests + 1);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 2);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
+	/* The 2-page mapping is whole: its second page translates. */
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 0x21000 + 16, pages + RIG_PAGE));
 
 	/* Unmapping nothing succeeds without a request (5.13.6.6 example 1). */
 	ok(viommu_unmap(dom, IOVA + 0x40000, 16 * RIG_PAGE), "unmap nothing");
@@ -185,7 +225,7 @@ static void test_validation_errnos(void)
 	rig_free_pages(pages);
 }
 
-static void test_mmio_needs_feature(void)
+static void test_mmio_refused_without_feature(void)
 {
 	struct viommu_domain *dom;
 	struct sim_config cfg;
@@ -195,17 +235,24 @@ static void test_mmio_needs_feature(void)
 	cfg.features &= ~F(VIRTIO_IOMMU_F_MMIO);
 	rig_open(&r, &cfg, NULL);
 	ok(viommu_domain_create(r.dev, &dom), "domain");
-	expect(viommu_map(dom, IOVA, 0x40000000, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
+	expect(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
 	       -EOPNOTSUPP, "MMIO without the feature");
-	ok(viommu_map(dom, IOVA, 0x40000000, RIG_PAGE, VIOMMU_MAP_WRITE), "without MMIO");
+	ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE), "without MMIO");
 	rig_close(&r);
+}
+
+static void test_mmio_with_feature(void)
+{
+	struct viommu_domain *dom;
+	struct rig r;
 
 	rig_open_default(&r, false);
 	ok(viommu_domain_create(r.dev, &dom), "domain");
 	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_map(dom, IOVA, 0x40000000, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
+	ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
 	   "MMIO with the feature");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 1);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
 	rig_close(&r);
 }
 
@@ -223,15 +270,15 @@ static void map_before_attach(bool packed)
 		ok(viommu_map(dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE), RIG_PAGE,
 			      RW), "map");
 	ok(viommu_unmap(dom, IOVA + RIG_PAGE, RIG_PAGE), "unmap");
-	/* The device knows nothing yet. */
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 0);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 0);
+	/* The device knows nothing yet: no request went out. */
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, 0);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 2);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 0, WHY_COUNTS);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 
 	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 1);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 2);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 1, WHY_COUNTS);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 2 * RIG_PAGE + 64, pages + 2 * RIG_PAGE));
@@ -253,7 +300,6 @@ static void test_reattach_moves_endpoint(void)
 {
 	uint8_t *pa = rig_pages(1), *pb = rig_pages(1);
 	struct viommu_domain *a, *b;
-	uint32_t where;
 	struct rig r;
 
 	rig_open_default(&r, false);
@@ -268,18 +314,23 @@ static void test_reattach_moves_endpoint(void)
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pa));
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 0x10000, pb));
 	/* a lost its last endpoint: the device dropped it, the shadow kept it. */
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 1);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 1);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 1, WHY_COUNTS);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 2);
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
 
-	/* a comes back with its mappings at its next attach. */
+	/*
+	 * a comes back with its mappings at its next attach (of EP2, which
+	 * cannot do DMA); EP1 then joins it, leaving b without endpoints.
+	 */
 	ok(viommu_attach_endpoint(a, EP2), "attach a again");
-	CU_ASSERT_TRUE(rig_translates(&r, EP2, IOVA, pa));
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 2);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 2);
-	CU_ASSERT_EQUAL(sim_device_dma(r.sim, EP2, IOVA + 0x10000, &where, 4, SIM_DMA_READ),
-			-EFAULT);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 2, WHY_COUNTS);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
+	ok(viommu_attach_endpoint(a, EP1), "move back to a");
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pa));
+	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + 0x10000, pb));
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 1, WHY_COUNTS);
+	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 2);
 	rig_close(&r);
 	rig_free_pages(pa);
 	rig_free_pages(pb);
@@ -289,6 +340,7 @@ static void test_last_detach_forgets_domain(void)
 {
 	uint8_t *pages = rig_pages(2);
 	struct viommu_domain *dom;
+	uint64_t requests;
 	struct rig r;
 
 	rig_open_default(&r, false);
@@ -296,25 +348,32 @@ static void test_last_detach_forgets_domain(void)
 	ok(viommu_attach_endpoint(dom, EP1), "attach 1");
 	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
 	ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map");
+	/* A detached endpoint is blocked; the domain lives on with the other one. */
 	ok(viommu_detach_endpoint(dom, EP1), "detach 1");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 1);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pages));
-	CU_ASSERT_TRUE(rig_translates(&r, EP2, IOVA, pages));
 	expect(viommu_detach_endpoint(dom, EP1), -ENOENT, "detach twice");
+	/* Joining the live domain sends one ATTACH and no MAP: the device still has it. */
+	requests = rig_stats(&r).requests;
+	ok(viommu_attach_endpoint(dom, EP1), "attach 1 again");
+	CU_ASSERT_EQUAL(rig_stats(&r).requests, requests + 1);
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
 
-	ok(viommu_detach_endpoint(dom, EP2), "last detach");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 0);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 0);
-	CU_ASSERT_FALSE(rig_translates(&r, EP2, IOVA, pages));
+	ok(viommu_detach_endpoint(dom, EP2), "detach 2");
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
+	ok(viommu_detach_endpoint(dom, EP1), "last detach");
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 0, WHY_COUNTS);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
+	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pages));
 	/* Changes while nothing is attached go to the shadow only. */
 	ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW), "map");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 0);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 2);
 
-	ok(viommu_attach_endpoint(dom, EP2), "attach again");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 2);
-	CU_ASSERT_TRUE(rig_translates(&r, EP2, IOVA, pages));
-	CU_ASSERT_TRUE(rig_translates(&r, EP2, IOVA + RIG_PAGE, pages + RIG_PAGE));
+	ok(viommu_attach_endpoint(dom, EP1), "attach again");
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
 	rig_close(&r);
 	rig_free_pages(pages);
 }
@@ -338,10 +397,10 @@ static void test_probe_reserved_regions(void)
 	CU_ASSERT_EQUAL(regions[0].subtype, VIOMMU_RESV_MSI);
 	CU_ASSERT_EQUAL(viommu_get_resv_regions(r.dev, EP1, NULL, 0), 1);
 
-	expect(viommu_map(dom, MSI_START + 0x1000, 0x40000000, RIG_PAGE, RW), -EACCES,
+	expect(viommu_map(dom, MSI_START + 0x1000, FAKE_PHYS, RIG_PAGE, RW), -EACCES,
 	       "map over MSI");
 	/* A domain without endpoints has no reserved set... */
-	ok(viommu_map(other, MSI_START, 0x40000000, RIG_PAGE, RW), "map while unattached");
+	ok(viommu_map(other, MSI_START, FAKE_PHYS, RIG_PAGE, RW), "map while unattached");
 	/* ...but an endpoint that reserves what it maps cannot join it. */
 	expect(viommu_attach_endpoint(other, EP1), -EACCES, "attach over MSI");
 	expect(viommu_attach_endpoint(other, EP2), -EACCES, "attach another over MSI");
@@ -439,6 +498,8 @@ static void test_batch_one_notify(void)
 	CU_ASSERT_EQUAL(after.requests - before.requests, BATCH);
 	CU_ASSERT(after.notifies - before.notifies <= 1);
 	CU_ASSERT_EQUAL(after.mappings, BATCH);
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + (BATCH - 1) * RIG_PAGE + 32,
+				      pages + (BATCH - 1) * RIG_PAGE));
 	viommu_batch_destroy(b);
 	rig_close(&r);
 	rig_free_pages(pages);
@@ -472,7 +533,8 @@ static void dependent_requests(bool packed)
 	ok(viommu_batch_run(b), "run");
 	for (unsigned i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 1);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + 8 * RIG_PAGE, pages + 3 * RIG_PAGE));
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pages));
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
@@ -495,6 +557,7 @@ static void test_dependent_requests_packed(void)
 /* Another batch's pending range is off limits until it completes. */
 static void test_batches_do_not_race(void)
 {
+	uint8_t *page = rig_pages(1);
 	struct viommu_batch *b1, *b2;
 	struct viommu_domain *dom;
 	struct rig r;
@@ -504,23 +567,26 @@ static void test_batches_do_not_race(void)
 	ok(viommu_attach_endpoint(dom, EP1), "attach");
 	ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
 	ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
-	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, 0x40000000, RIG_PAGE, RW), 0);
+	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
 	expect(viommu_batch_unmap(b2, dom, IOVA, RIG_PAGE), -EBUSY, "unmap of a pending map");
 	expect(viommu_unmap(dom, IOVA, RIG_PAGE), -EBUSY, "sync unmap of a pending map");
 	ok(viommu_batch_run(b1), "run 1");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b2, dom, IOVA - RIG_PAGE, 4 * RIG_PAGE), 0);
-	expect(viommu_batch_map(b1, dom, IOVA + RIG_PAGE, 0x40001000, RIG_PAGE, RW), -EBUSY,
-	       "map inside a pending unmap");
+	expect(viommu_batch_map(b1, dom, IOVA + RIG_PAGE, FAKE_PHYS + RIG_PAGE, RIG_PAGE, RW),
+	       -EBUSY, "map inside a pending unmap");
 	ok(viommu_batch_run(b2), "run 2");
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 0);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
 	/* Destroying a batch gives its unsent requests up and rolls the shadow back. */
 	ok(viommu_batch_reset(b1), "reset 1");
-	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, 0x40000000, RIG_PAGE, RW), 0);
+	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
 	viommu_batch_destroy(b1);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
-	ok(viommu_map(dom, IOVA, 0x40000000, RIG_PAGE, RW), "map after destroy");
+	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map after destroy");
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
 	viommu_batch_destroy(b2);
 	rig_close(&r);
+	rig_free_pages(page);
 }
 
 /* More requests than the queue holds: the driver reaps to make room. */
@@ -528,15 +594,15 @@ static void test_queue_full_back_pressure(void)
 {
 	enum { N = 300 };
 	struct viommu_open_opts o = { .queue_size = 8 };
+	uint8_t *pages = rig_pages(N);
 	struct viommu_dev_info info;
 	struct viommu_domain *dom;
 	struct viommu_batch *b;
-	struct sim_config cfg;
 	time_t deadline;
+	int submitted;
 	struct rig r;
 
-	rig_config(&cfg, false);
-	rig_open(&r, &cfg, &o);
+	rig_open_opts(&r, false, &o);
 	ok(viommu_get_info(r.dev, &info), "info");
 	CU_ASSERT_EQUAL(info.request_queue_size, 8);
 	ok(viommu_domain_create(r.dev, &dom), "domain");
@@ -544,53 +610,75 @@ static void test_queue_full_back_pressure(void)
 	ok(viommu_batch_create(r.dev, N, 0, &b), "batch");
 	for (unsigned i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + i * RIG_PAGE,
-						 0x40000000 + i * RIG_PAGE, RIG_PAGE, RW), (int)i);
-	CU_ASSERT(viommu_batch_submit(b) > 0);
+						 rig_phys(pages + i * RIG_PAGE), RIG_PAGE, RW),
+				(int)i);
+	submitted = viommu_batch_submit(b);
+	CU_ASSERT(submitted >= 0);
+	/* QEMU under TCG serves requests inside the notify: submit may queue all by reaping. */
+	RIG_SIM_ASSERT(submitted > 0, "QEMU's device may complete every request within submit");
 	deadline = time(NULL) + RIG_WAIT_LIMIT_S;
 	while (viommu_batch_poll(b) > 0 && time(NULL) < deadline)
 		;
 	for (unsigned i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, N);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == N, WHY_COUNTS);
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + (N - 1) * RIG_PAGE,
+				      pages + (N - 1) * RIG_PAGE));
 	viommu_batch_destroy(b);
 	rig_close(&r);
+	rig_free_pages(pages);
 }
 
 /* ---- UNMAP coalescing ---- */
 
-static uint64_t unmap_whole(struct rig *r, struct viommu_domain *dom, unsigned flags)
+/* Map BATCH pages, unmap them one request each: how many requests went to the device. */
+static uint64_t unmap_whole(struct rig *r, struct viommu_domain *dom, uint8_t *pages,
+			    unsigned flags)
 {
+	const uint64_t last = IOVA + (BATCH - 1) * RIG_PAGE;
+	uint8_t *last_page = pages + (BATCH - 1) * RIG_PAGE;
 	struct viommu_batch *b;
-	uint64_t before;
+	uint64_t before, sim_before = 0;
 
 	ok(viommu_batch_create(r->dev, BATCH, flags, &b), "batch");
 	for (unsigned i = 0; i < BATCH; i++)
-		viommu_batch_map(b, dom, IOVA + i * RIG_PAGE, 0x40000000 + i * RIG_PAGE, RIG_PAGE,
-				 RW);
+		viommu_batch_map(b, dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
+				 RIG_PAGE, RW);
 	ok(viommu_batch_run(b), "maps");
 	ok(viommu_batch_reset(b), "reset");
-	before = rig_sim_stats(r).requests;
+	CU_ASSERT_TRUE(rig_translates(r, EP1, last, last_page));
+	before = rig_stats(r).requests;
+	if (rig_is_sim())
+		sim_before = rig_sim_stats(r).requests;
 	for (unsigned i = 0; i < BATCH; i++)
 		CU_ASSERT_EQUAL(viommu_batch_unmap(b, dom, IOVA + i * RIG_PAGE, RIG_PAGE), (int)i);
 	ok(viommu_batch_run(b), "unmaps");
 	for (unsigned i = 0; i < BATCH; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
-	CU_ASSERT_EQUAL(rig_sim_stats(r).mappings, 0);
+	CU_ASSERT_FALSE(rig_translates(r, EP1, last, last_page));
+	CU_ASSERT_EQUAL(rig_stats(r).mappings, 0);
+	RIG_SIM_ASSERT(rig_sim_stats(r).mappings == 0, WHY_COUNTS);
+	/* What the driver counts is what the device served. */
+	RIG_SIM_ASSERT(rig_sim_stats(r).requests - sim_before == rig_stats(r).requests - before,
+		       WHY_COUNTS);
 	viommu_batch_destroy(b);
-	return rig_sim_stats(r).requests - before;
+	return rig_stats(r).requests - before;
 }
 
 static void unmap_coalescing(bool packed)
 {
+	uint8_t *pages = rig_pages(BATCH);
 	struct viommu_domain *dom;
 	struct rig r;
 
 	rig_open_default(&r, packed);
 	ok(viommu_domain_create(r.dev, &dom), "domain");
 	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	CU_ASSERT_EQUAL(unmap_whole(&r, dom, 0), BATCH);
-	CU_ASSERT_EQUAL(unmap_whole(&r, dom, VIOMMU_BATCH_COALESCE_UNMAP), 1);
+	CU_ASSERT_EQUAL(unmap_whole(&r, dom, pages, 0), BATCH);
+	CU_ASSERT_EQUAL(unmap_whole(&r, dom, pages, VIOMMU_BATCH_COALESCE_UNMAP), 1);
 	rig_close(&r);
+	rig_free_pages(pages);
 }
 
 static void test_unmap_coalescing_split(void)
@@ -618,55 +706,78 @@ static void on_fault(const struct viommu_fault *f, void *arg)
 	s->last = *f;
 }
 
+/* Why the access type of some fault records is checked on the software device only. */
+#define WHY_FLAGS "QEMU 7.2 reports a missing mapping or domain with the ADDRESS flag alone, " \
+	"without the READ or WRITE flag the software device adds"
+
 static void fault_events(bool packed)
 {
 	struct seen s1 = { 0 }, s2 = { 0 }, sd = { 0 };
-	uint8_t *page = rig_pages(1), byte = 1;
+	uint8_t *page = rig_pages(1);
 	struct viommu_domain *dom;
 	struct viommu_stats st;
 	struct rig r;
 
 	rig_open_default(&r, packed);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach 1");
-	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, VIOMMU_MAP_READ), "map read-only");
 	ok(viommu_set_fault_handler(r.dev, EP1, on_fault, &s1), "handler 1");
 	ok(viommu_set_fault_handler(r.dev, EP2, on_fault, &s2), "handler 2");
 	ok(viommu_set_default_fault_handler(r.dev, on_fault, &sd), "default");
 
-	/* A write into a read-only mapping. */
-	CU_ASSERT_EQUAL(rig_dma_write(&r, EP2, IOVA + 0x40, &byte, 1), -EFAULT);
-	CU_ASSERT_EQUAL(page[0x40], 0);
+	/* An endpoint never attached, bypass = 0: refused, reported to its handler. */
+	rig_probe_read(&r, EP1, IOVA);
 	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 1);
-	CU_ASSERT_EQUAL(s1.calls, 0);
-	CU_ASSERT_EQUAL(s2.calls, 1);
-	CU_ASSERT_EQUAL(s2.last.reason, VIOMMU_FAULT_REASON_MAPPING);
-	CU_ASSERT_EQUAL(s2.last.flags, VIOMMU_FAULT_WRITE | VIOMMU_FAULT_ADDRESS);
-	CU_ASSERT_EQUAL(s2.last.endpoint_id, EP2);
-	CU_ASSERT_EQUAL(s2.last.address, IOVA + 0x40);
+	CU_ASSERT_EQUAL(s1.calls, 1);
+	CU_ASSERT_EQUAL(s1.last.endpoint_id, EP1);
+	/* QEMU 7.2 reports an endpoint it has never seen attached as UNKNOWN. */
+	RIG_SIM_ASSERT(s1.last.reason == VIOMMU_FAULT_REASON_DOMAIN,
+		       "QEMU 7.2 gives reason UNKNOWN to an endpoint never attached since reset");
+	CU_ASSERT(s1.last.reason == VIOMMU_FAULT_REASON_DOMAIN ||
+		  s1.last.reason == VIOMMU_FAULT_REASON_UNKNOWN);
 
-	/* An unattached endpoint with no handler of its own: the default handler. */
-	CU_ASSERT_EQUAL(rig_dma_read(&r, EP3, IOVA, &byte, 1), -EFAULT);
+	ok(viommu_domain_create(r.dev, &dom), "domain");
+	ok(viommu_attach_endpoint(dom, EP1), "attach 1");
+	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
+	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, VIOMMU_MAP_READ), "map read-only");
+
+	/* A write into a read-only mapping: the endpoint's handler, not another's. */
+	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + 0x40, page));
 	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 1);
-	CU_ASSERT_EQUAL(sd.calls, 1);
-	CU_ASSERT_EQUAL(sd.last.reason, VIOMMU_FAULT_REASON_DOMAIN);
-	CU_ASSERT_EQUAL(sd.last.endpoint_id, EP3);
-	CU_ASSERT(sd.last.flags & VIOMMU_FAULT_READ);
+	CU_ASSERT_EQUAL(s1.calls, 2);
+	CU_ASSERT_EQUAL(s2.calls, 0);
+	CU_ASSERT_EQUAL(sd.calls, 0);
+	CU_ASSERT_EQUAL(s1.last.reason, VIOMMU_FAULT_REASON_MAPPING);
+	CU_ASSERT_EQUAL(s1.last.flags, VIOMMU_FAULT_WRITE | VIOMMU_FAULT_ADDRESS);
+	CU_ASSERT_EQUAL(s1.last.endpoint_id, EP1);
+	CU_ASSERT_EQUAL(s1.last.address, IOVA + 0x40);
 
 	/* Removing a handler sends its endpoint's faults to the default one. */
 	ok(viommu_set_fault_handler(r.dev, EP1, NULL, NULL), "remove handler 1");
-	CU_ASSERT_EQUAL(rig_dma_read(&r, EP1, IOVA + 0x10000, &byte, 1), -EFAULT);
+	rig_probe_read(&r, EP1, IOVA + 0x10000);
+	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 1);
+	CU_ASSERT_EQUAL(sd.calls, 1);
+	CU_ASSERT_EQUAL(sd.last.reason, VIOMMU_FAULT_REASON_MAPPING);
+	CU_ASSERT_EQUAL(sd.last.endpoint_id, EP1);
+	CU_ASSERT_EQUAL(sd.last.address, IOVA + 0x10000);
+	RIG_SIM_ASSERT(sd.last.flags & VIOMMU_FAULT_READ, WHY_FLAGS);
+	CU_ASSERT_EQUAL(s1.calls, 2);
+
+	/* A detached endpoint (its domain lives on with EP2): reason DOMAIN. */
+	ok(viommu_detach_endpoint(dom, EP1), "detach 1");
+	rig_probe_read(&r, EP1, IOVA);
 	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 1);
 	CU_ASSERT_EQUAL(sd.calls, 2);
+	CU_ASSERT_EQUAL(sd.last.reason, VIOMMU_FAULT_REASON_DOMAIN);
 	CU_ASSERT_EQUAL(sd.last.endpoint_id, EP1);
-	CU_ASSERT_EQUAL(s1.calls, 0);
+	CU_ASSERT(sd.last.flags & VIOMMU_FAULT_ADDRESS);
+	RIG_SIM_ASSERT(sd.last.flags & VIOMMU_FAULT_READ, WHY_FLAGS);
+	CU_ASSERT_EQUAL(s2.calls, 0);
 	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 0);
 
 	st = rig_stats(&r);
-	CU_ASSERT_EQUAL(st.faults, 3);
+	CU_ASSERT_EQUAL(st.faults, 4);
 	CU_ASSERT_EQUAL(st.faults_reason[VIOMMU_FAULT_REASON_MAPPING], 2);
-	CU_ASSERT_EQUAL(st.faults_reason[VIOMMU_FAULT_REASON_DOMAIN], 1);
+	CU_ASSERT_EQUAL(st.faults_reason[VIOMMU_FAULT_REASON_DOMAIN] +
+			st.faults_reason[VIOMMU_FAULT_REASON_UNKNOWN], 2);
 	CU_ASSERT_EQUAL(st.faults_dropped_malformed, 0);
 	rig_close(&r);
 	rig_free_pages(page);
@@ -692,14 +803,13 @@ static void test_event_thread(void)
 {
 	unsigned calls = 0;
 	struct rig r;
-	uint8_t byte;
 	time_t deadline;
 
 	rig_open_default(&r, false);
 	ok(viommu_set_default_fault_handler(r.dev, count_fault, &calls), "default");
 	ok(viommu_start_event_thread(r.dev, 100), "start");
 	expect(viommu_start_event_thread(r.dev, 100), -EALREADY, "start twice");
-	CU_ASSERT_EQUAL(rig_dma_read(&r, EP1, IOVA, &byte, 1), -EFAULT);
+	rig_probe_read(&r, EP1, IOVA);
 	deadline = time(NULL) + RIG_WAIT_LIMIT_S;
 	while (!__atomic_load_n(&calls, __ATOMIC_ACQUIRE) && time(NULL) < deadline) {
 		const struct timespec pause = { 0, 100000 };
@@ -717,24 +827,36 @@ static void test_event_thread(void)
 static void test_bypass_blocks_unattached(void)
 {
 	struct viommu_open_opts keep = { .flags = VIOMMU_OPEN_KEEP_BYPASS };
-	uint8_t *page = rig_pages(1), byte = 0x77;
+	uint8_t *page = rig_pages(1);
 	struct viommu_dev_info info;
 	struct rig r;
 
-	/* bypass = 0: an unattached endpoint reaches nothing. */
+	/* bypass = 0: an unattached endpoint reaches nothing, not even at a physical address. */
 	rig_open_default(&r, false);
-	CU_ASSERT_EQUAL(rig_dma_write(&r, EP1, rig_phys(page), &byte, 1), -EFAULT);
-	CU_ASSERT_EQUAL(page[0], 0);
+	CU_ASSERT_FALSE(rig_translates(&r, EP1, rig_phys(page), page));
 	rig_close(&r);
 
-	/* Kept at the device's 1: untranslated access to all memory, and info says so. */
-	rig_open(&r, NULL, &keep);
+	rig_open_opts(&r, false, &keep);
 	ok(viommu_get_info(r.dev, &info), "info");
-	CU_ASSERT_EQUAL(info.bypass, 1);
-	CU_ASSERT_FALSE(info.unattached_blocked);
-	CU_ASSERT_PTR_NOT_NULL(strstr(info.isolation, "NOT blocked"));
-	CU_ASSERT_EQUAL(rig_dma_write(&r, EP1, rig_phys(page), &byte, 1), 0);
-	CU_ASSERT_EQUAL(page[0], 0x77);
+	if (rig_is_sim()) {
+		/* A new device keeps its 1: untranslated access to all memory, and info says so. */
+		CU_ASSERT_EQUAL(info.bypass, 1);
+		CU_ASSERT_FALSE(info.unattached_blocked);
+		CU_ASSERT_PTR_NOT_NULL(strstr(info.isolation, "NOT blocked"));
+		CU_ASSERT_TRUE(rig_translates(&r, EP1, rig_phys(page), page));
+	} else {
+		/*
+		 * A real device is the same device at every open: the 0 written
+		 * by the first open stays through device resets (5.13.4.2; QEMU
+		 * restores boot-bypass only at system reset). The driver reports
+		 * what the device has: still blocked.
+		 */
+		CU_ASSERT_EQUAL(info.bypass, 0);
+		CU_ASSERT_TRUE(info.unattached_blocked);
+		CU_ASSERT_FALSE(rig_translates(&r, EP1, rig_phys(page), page));
+		rig_not_checked("KEEP_BYPASS with bypass = 1 lets unattached DMA through",
+				"bypass stays 0 on this device until a system reset");
+	}
 	rig_close(&r);
 	rig_free_pages(page);
 }
@@ -755,15 +877,14 @@ static void test_bypass_without_bypass_config(void)
 	rig_close(&r);
 }
 
+/* The device offers a packed ring; the flags keep the split ring and no EVENT_IDX. */
 static void test_split_ring_flag(void)
 {
 	struct viommu_open_opts o = { .flags = VIOMMU_OPEN_SPLIT_RING | VIOMMU_OPEN_NO_EVENT_IDX };
 	struct viommu_dev_info info;
-	struct sim_config cfg;
 	struct rig r;
 
-	rig_config(&cfg, true);
-	rig_open(&r, &cfg, &o);
+	rig_open_opts(&r, true, &o);
 	ok(viommu_get_info(r.dev, &info), "info");
 	CU_ASSERT_STRING_EQUAL(info.ring, "split");
 	CU_ASSERT_FALSE(info.features_negotiated & F(VIRTIO_F_EVENT_IDX));
@@ -783,7 +904,7 @@ static void test_attach_replay_failure_leaves_endpoint_detached(void)
 	rig_open(&r, &cfg, NULL);
 	ok(viommu_domain_create(r.dev, &dom), "domain");
 	for (unsigned i = 0; i < 4; i++)
-		ok(viommu_map(dom, IOVA + i * RIG_PAGE, 0x40000000 + i * RIG_PAGE, RIG_PAGE, RW),
+		ok(viommu_map(dom, IOVA + i * RIG_PAGE, FAKE_PHYS + i * RIG_PAGE, RIG_PAGE, RW),
 		   "map");
 	expect(viommu_attach_endpoint(dom, EP1), -ENOMEM, "attach");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 0);
@@ -798,6 +919,7 @@ static void test_attach_replay_failure_leaves_endpoint_detached(void)
 /* Requests waiting in a batch for a domain that is destroyed fail with -ENOENT. */
 static void test_destroyed_domain_fails_pending_requests(void)
 {
+	uint8_t *page = rig_pages(1);
 	struct viommu_domain *dom, *keep;
 	struct viommu_batch *b;
 	struct rig r;
@@ -805,20 +927,24 @@ static void test_destroyed_domain_fails_pending_requests(void)
 	rig_open_default(&r, false);
 	ok(viommu_domain_create(r.dev, &dom), "domain");
 	ok(viommu_domain_create(r.dev, &keep), "keep");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_attach_endpoint(keep, EP2), "attach keep");
+	ok(viommu_attach_endpoint(dom, EP2), "attach");
+	ok(viommu_attach_endpoint(keep, EP1), "attach keep");
 	ok(viommu_batch_create(r.dev, 4, 0, &b), "batch");
-	CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA, 0x40000000, RIG_PAGE, RW), 0);
-	CU_ASSERT_EQUAL(viommu_batch_map(b, keep, IOVA, 0x40000000, RIG_PAGE, RW), 1);
+	CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
+	CU_ASSERT_EQUAL(viommu_batch_map(b, keep, IOVA, rig_phys(page), RIG_PAGE, RW), 1);
 	CU_ASSERT_EQUAL(viommu_batch_status(b, 0), -EINPROGRESS);
 	viommu_domain_destroy(dom);
 	CU_ASSERT_EQUAL(viommu_batch_status(b, 0), -ENOENT);
 	CU_ASSERT_EQUAL(viommu_batch_run(b), -ENOENT);
 	CU_ASSERT_EQUAL(viommu_batch_status(b, 1), 0);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 1);
-	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 1);
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
+	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 1, WHY_COUNTS);
 	viommu_batch_destroy(b);
 	rig_close(&r);
+	rig_free_pages(page);
 }
 
 /* ---- domain IDs ---- */
@@ -854,9 +980,30 @@ static void test_domain_ids_within_range(void)
 	rig_close(&r);
 }
 
+/* Destroying an attached domain detaches its endpoints on the device: they are blocked. */
+static void test_destroyed_domain_blocks_its_endpoints(void)
+{
+	uint8_t *page = rig_pages(1);
+	struct viommu_domain *dom;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	ok(viommu_domain_create(r.dev, &dom), "domain");
+	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
+	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
+	viommu_domain_destroy(dom);
+	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 0);
+	CU_ASSERT_EQUAL(rig_stats(&r).domains, 0);
+	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, page));
+	rig_close(&r);
+	rig_free_pages(page);
+}
+
 /* ---- endpoint IDs of PCI functions ---- */
 
-static void test_attach_by_pci_address(void)
+static void test_attach_by_pci_address_topology(void)
 {
 	static const char topo[] = "iommu v0 virtio-pci 0000:00:02.0\n"
 				   "pci-range v0 0000:00:00.0 0000:00:1f.7 0x100\n";
@@ -887,52 +1034,81 @@ static void test_attach_by_pci_address(void)
 	ok(viommu_detach(dom, nic), "detach 00:03.0");
 	CU_ASSERT_FALSE(rig_translates(&r, 0x118, IOVA, page));
 	rig_close(&r);
-
-	/* The software device without a topology: the BDF, as QEMU's default VIOT. */
-	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
-	ok(viommu_attach(dom, nic), "attach 00:03.0");
-	CU_ASSERT_TRUE(rig_translates(&r, 0x18, IOVA, page));
-	rig_close(&r);
 	unlink(path);
 	rig_free_pages(page);
 }
 
-static const struct test_case cases[] = {
-	TEST_CASE(test_open_info_split),
-	TEST_CASE(test_open_info_packed),
-	TEST_CASE(test_open_default_sim),
-	TEST_CASE(test_validation_errnos),
-	TEST_CASE(test_mmio_needs_feature),
-	TEST_CASE(test_map_before_attach_split),
-	TEST_CASE(test_map_before_attach_packed),
-	TEST_CASE(test_reattach_moves_endpoint),
-	TEST_CASE(test_last_detach_forgets_domain),
-	TEST_CASE(test_probe_reserved_regions),
-	TEST_CASE(test_batch_partial_failure_split),
-	TEST_CASE(test_batch_partial_failure_packed),
-	TEST_CASE(test_batch_one_notify),
-	TEST_CASE(test_dependent_requests_split),
-	TEST_CASE(test_dependent_requests_packed),
-	TEST_CASE(test_batches_do_not_race),
-	TEST_CASE(test_queue_full_back_pressure),
-	TEST_CASE(test_unmap_coalescing_split),
-	TEST_CASE(test_unmap_coalescing_packed),
-	TEST_CASE(test_fault_events_split),
-	TEST_CASE(test_fault_events_packed),
-	TEST_CASE(test_event_thread),
-	TEST_CASE(test_bypass_blocks_unattached),
-	TEST_CASE(test_bypass_without_bypass_config),
-	TEST_CASE(test_split_ring_flag),
-	TEST_CASE(test_attach_replay_failure_leaves_endpoint_detached),
-	TEST_CASE(test_destroyed_domain_fails_pending_requests),
-	TEST_CASE(test_domain_ids_within_range),
-	TEST_CASE(test_attach_by_pci_address),
-	TEST_END,
+/*
+ * The software device without a topology numbers endpoints by BDF, as
+ * QEMU's VIOT does; a real device's come from the firmware's VIOT.
+ */
+static void test_attach_by_pci_address(void)
+{
+	const struct viommu_pci_addr fn = rig_ep_dma_pci();
+	const struct viommu_pci_addr iommu = { 0, VIOMMU_BDF(0, 2, 0) };
+	const struct viommu_pci_addr outside = { 0, VIOMMU_BDF(1, 0, 0) };
+	uint8_t *page = rig_pages(1);
+	struct viommu_domain *dom;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	ok(viommu_domain_create(r.dev, &dom), "domain");
+	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
+	ok(viommu_attach(dom, fn), "attach by address");
+	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
+	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
+	if (!rig_is_sim()) {
+		/* Only a topology says so (on the sim: the case above). */
+		expect(viommu_attach(dom, iommu), -ENODEV, "the IOMMU itself");
+		expect(viommu_attach(dom, outside), -ENOENT, "not behind it");
+	}
+	ok(viommu_detach(dom, fn), "detach by address");
+	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, page));
+	rig_close(&r);
+	rig_free_pages(page);
+}
+
+#define SIM_CONFIG "it needs a device configuration only the software device can be given"
+
+static const struct rig_case cases[] = {
+	RIG_CASE(test_open_info_split),
+	RIG_PACKED_CASE(test_open_info_packed),
+	RIG_SIM_CASE(test_open_default_sim, "it opens the software device the driver creates"),
+	RIG_CASE(test_validation_errnos),
+	RIG_SIM_CASE(test_mmio_refused_without_feature, SIM_CONFIG " (no MMIO feature)"),
+	RIG_CASE(test_mmio_with_feature),
+	RIG_CASE(test_map_before_attach_split),
+	RIG_PACKED_CASE(test_map_before_attach_packed),
+	RIG_CASE(test_reattach_moves_endpoint),
+	RIG_CASE(test_last_detach_forgets_domain),
+	RIG_CASE(test_probe_reserved_regions),
+	RIG_SIM_CASE(test_batch_partial_failure_split, SIM_CONFIG " (room for 63 mappings)"),
+	RIG_SIM_CASE(test_batch_partial_failure_packed, SIM_CONFIG " (room for 63 mappings)"),
+	RIG_CASE(test_batch_one_notify),
+	RIG_CASE(test_dependent_requests_split),
+	RIG_PACKED_CASE(test_dependent_requests_packed),
+	RIG_CASE(test_batches_do_not_race),
+	RIG_CASE(test_queue_full_back_pressure),
+	RIG_CASE(test_unmap_coalescing_split),
+	RIG_PACKED_CASE(test_unmap_coalescing_packed),
+	RIG_CASE(test_fault_events_split),
+	RIG_PACKED_CASE(test_fault_events_packed),
+	RIG_CASE(test_event_thread),
+	RIG_CASE(test_bypass_blocks_unattached),
+	RIG_SIM_CASE(test_bypass_without_bypass_config, SIM_CONFIG " (no BYPASS_CONFIG)"),
+	RIG_PACKED_CASE(test_split_ring_flag),
+	RIG_SIM_CASE(test_attach_replay_failure_leaves_endpoint_detached,
+		     SIM_CONFIG " (room for 2 mappings)"),
+	RIG_CASE(test_destroyed_domain_fails_pending_requests),
+	RIG_SIM_CASE(test_domain_ids_within_range, SIM_CONFIG " (a domain range of 2 IDs)"),
+	RIG_CASE(test_destroyed_domain_blocks_its_endpoints),
+	RIG_SIM_CASE(test_attach_by_pci_address_topology,
+		     "its text topology does not describe the machine the device is in"),
+	RIG_CASE(test_attach_by_pci_address),
+	RIG_END,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return run_suite("driver-spec", cases);
+	return rig_main("driver-spec", cases, argc, argv);
 }
