@@ -53,6 +53,7 @@
 #include "pci/pci_dev.h"
 
 #include "check.h"
+#include "../../unit/edu.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_pci_regs.h"
 
@@ -67,19 +68,6 @@
 #define HOLD_ALARM_S 600      /* a holder nobody stops ends by itself */
 #define EVENT_INTERVAL_US 10000
 
-/* QEMU's edu device (hw/misc/edu.c): BAR0 registers and its DMA buffer. */
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_IDENT 0x00
-#define EDU_IDENT_VALUE 0x010000edu
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_RUN 0x1
-#define EDU_CMD_TO_RAM 0x2
-#define EDU_BUF 0x40000
-#define EDU_WAIT_MS 5000u     /* a transfer completes from a 100 ms virtual-clock timer */
 
 static int fail_errno(const char *what, int rc)
 {
@@ -271,66 +259,23 @@ static int status(char **argv)
 
 /* ---- edu DMA ---- */
 
-struct edu {
-	struct uvi_pci_dev *pci;
-	struct uvi_bar *bar;
-};
-
-static int edu_open(const char *text, const char *access, struct edu *e)
+static int open_edu(const char *text, const char *access, struct edu **e)
 {
-	const struct uvi_pci_backend *backend = uvi_pci_backend_by_name(access);
 	struct viommu_pci_addr addr;
-	int rc;
+	int rc = viommu_pci_addr_parse(text, &addr);
 
-	if (!backend)
-		return -EINVAL;
-	rc = viommu_pci_addr_parse(text, &addr);
-	if (!rc)
-		rc = uvi_pci_open(backend, NULL, addr, &e->pci);
-	if (rc)
-		return rc;
-	rc = uvi_pci_bar_map(e->pci, 0, &e->bar);
-	if (!rc && uvi_bar_read(e->bar, EDU_IDENT, 4) != EDU_IDENT_VALUE)
-		rc = -ENODEV;
-	if (rc)
-		uvi_pci_close(e->pci);
-	return rc;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* One transfer; edu clears the run bit when it is done (faulted or not). */
-static int edu_transfer(const struct edu *e, uint64_t src, uint64_t dst, uint64_t cmd)
-{
-	uint64_t deadline = now_ms() + EDU_WAIT_MS;
-
-	uvi_bar_write(e->bar, EDU_DMA_SRC, 8, src);
-	uvi_bar_write(e->bar, EDU_DMA_DST, 8, dst);
-	uvi_bar_write(e->bar, EDU_DMA_COUNT, 8, COPY_BYTES);
-	uvi_bar_write(e->bar, EDU_DMA_CMD, 8, cmd | EDU_CMD_RUN);
-	while (uvi_bar_read(e->bar, EDU_DMA_CMD, 8) & EDU_CMD_RUN) {
-		if (now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return 0;
+	return rc ? rc : edu_open(access, addr, e);
 }
 
 /* Page 0 -> edu's buffer -> page 1, through the IOVAs; true if page 1 got page 0's bytes. */
-static int edu_copy(const struct edu *e, uint8_t *file, bool *landed)
+static int edu_copy(struct edu *e, uint8_t *file, bool *landed)
 {
 	int rc;
 
 	memset(file + PAGE, FILL_DST, PAGE);
-	rc = edu_transfer(e, IOVA_BASE, EDU_BUF, 0);
+	rc = edu_from_ram(e, IOVA_BASE, 0, COPY_BYTES);
 	if (!rc)
-		rc = edu_transfer(e, EDU_BUF, IOVA_BASE + PAGE, EDU_CMD_TO_RAM);
+		rc = edu_to_ram(e, 0, IOVA_BASE + PAGE, COPY_BYTES);
 	*landed = true;
 	for (unsigned i = 0; i < COPY_BYTES; i++)
 		*landed &= file[PAGE + i] == FILL_SRC;
@@ -342,17 +287,17 @@ static int edu_copy(const struct edu *e, uint8_t *file, bool *landed)
 static int dma(char **argv)
 {
 	uint8_t *file = map_file(argv[2], false);
-	struct edu e;
+	struct edu *e;
 	bool landed;
 	int rc;
 
 	if (!file)
 		return check_summary("owner_smoke");
-	rc = edu_open(argv[0], argv[1], &e);
+	rc = open_edu(argv[0], argv[1], &e);
 	if (rc)
 		return fail_errno("edu opened", rc);
-	rc = edu_copy(&e, file, &landed);
-	uvi_pci_close(e.pci);
+	rc = edu_copy(e, file, &landed);
+	edu_close(e);
 	if (check(rc == 0, "edu's transfers completed", "%s", strerror(-rc)))
 		printf("DMA %s\n", landed ? "landed" : "blocked");
 	return check_summary("owner_smoke");
@@ -371,15 +316,15 @@ static void copy_as_new_owner(struct viommu_dev *dev, const char *edu, const cha
 			      uint8_t *file)
 {
 	unsigned faults = 0;
-	struct edu e;
+	struct edu *e;
 	bool landed = true;
-	int rc = edu_open(edu, access, &e);
+	int rc = open_edu(edu, access, &e);
 
 	if (!check(rc == 0, "edu opened", "%s", viommu_last_error()))
 		return;
 	viommu_set_default_fault_handler(dev, count_fault, &faults);
-	rc = edu_copy(&e, file, &landed);
-	uvi_pci_close(e.pci);
+	rc = edu_copy(e, file, &landed);
+	edu_close(e);
 	check(rc == 0, "edu's transfers completed", "%s", strerror(-rc));
 	check(!landed, "after the new owner's reset, edu's DMA through the old IOVAs is blocked",
 	      "page 1 was written");
