@@ -37,4 +37,11 @@ double bench_cacheline_round_trip_ns(int other_cpu);
  */
 int bench_ring(int argc, char **argv);
 
+/*
+ * bench_map.c: uviommu-bench map [--device sim|SSSS:BB:DD.F] [--access
+ * auto|vfio|uio] [--endpoint ADDR|ID] [--ring auto|split|packed]
+ * [--pairs N] [--json] [--csv FILE]
+ */
+int bench_map(int argc, char **argv);
+
 #endif
