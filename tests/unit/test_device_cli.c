@@ -14,10 +14,9 @@
 
 #include <uviommu/error.h>
 
+#include "cli_run.h"
 #include "cunit_main.h"
 #include "../../drivers/iommu/owner.h"
-
-#define OUT_MAX 16384
 
 /* What the software device says about itself (QEMU 7.2's defaults, drivers/sim). */
 #define SIM_FEATURES                                                                   \
@@ -30,46 +29,10 @@
 	"\"input_start\":\"0x0\",\"input_end\":\"0xffffffffffffffff\",\"domain_start\":0,"    \
 	"\"domain_end\":4294967295,\"probe_size\":512,\"bypass\":1},"
 
-struct run {
-	int status;
-	char out[OUT_MAX];
-	char err[OUT_MAX];
-};
+/* Run uviommu-info with arguments (printf-formatted shell words). */
+#define info(r, ...) cli_run((r), INFO_BIN, __VA_ARGS__)
 
-static void read_all(FILE *f, char *buf)
-{
-	size_t n = fread(buf, 1, OUT_MAX - 1, f);
-
-	buf[n] = '\0';
-}
-
-/* Run uviommu-info with arguments (printf-formatted shell words), capturing both streams. */
-static void info(struct run *r, const char *fmt, ...)
-{
-	char errpath[] = "/tmp/uviommu-dev-cli-XXXXXX";
-	char args[1024], cmd[2048];
-	int fd = mkstemp(errpath);
-	FILE *p, *e;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "'%s' %s 2>'%s'", INFO_BIN, args, errpath);
-	p = popen(cmd, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	read_all(p, r->out);
-	r->status = WEXITSTATUS(pclose(p));
-	e = fopen(errpath, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-	read_all(e, r->err);
-	fclose(e);
-	unlink(errpath);
-}
-
-static void expect_output(const struct run *r, const char *what, const char *want)
+static void expect_output(const struct cli_run *r, const char *what, const char *want)
 {
 	if (strcmp(r->out, want) != 0) {
 		fprintf(stderr, "\n%s\n got: %s\nwant: %s\n stderr: %s\n", what, r->out, want,
@@ -81,7 +44,7 @@ static void expect_output(const struct run *r, const char *what, const char *wan
 /* Nothing to probe: the device's features and configuration, no endpoint, no domain. */
 static void test_sim_json_contract(void)
 {
-	struct run r;
+	struct cli_run r;
 
 	info(&r, "device --access sim --json");
 	CU_ASSERT_EQUAL(r.status, 0);
@@ -97,7 +60,7 @@ static void test_sim_json_contract(void)
  */
 static void test_sim_probe_endpoints(void)
 {
-	struct run r;
+	struct cli_run r;
 
 	info(&r, "device --access sim --file %s/viot/q35-default.bin --endpoint 00:03.0 "
 	     "--endpoint 0000:00:1f.7 --endpoint 00:03.0 --json", TEST_DATA_DIR);
@@ -122,7 +85,7 @@ static void test_sim_probe_endpoints(void)
 
 static void test_bad_endpoints(void)
 {
-	struct run r;
+	struct cli_run r;
 
 	/* The IOMMU itself, and a function without a topology to number it. */
 	info(&r, "device --access sim --file %s/viot/q35-default.bin --endpoint 00:02.0 --json",
@@ -145,7 +108,7 @@ static void test_usage_exit_2(void)
 		"device --bogus",
 		"device 00:99.0",
 	};
-	struct run r;
+	struct cli_run r;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		info(&r, "%s", bad[i]);
@@ -203,8 +166,8 @@ static void test_owner_snapshot(void)
 	static const struct viommu_pci_addr addr = { 0, VIOMMU_BDF(0, 2, 0) };
 	struct uvi_owner_state st, seen;
 	struct uvi_owner *owner;
-	char want[OUT_MAX];
-	struct run r;
+	char want[CLI_OUT_MAX];
+	struct cli_run r;
 
 	snprintf(run_dir, sizeof(run_dir), "/tmp/uvi-devcli-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(run_dir));

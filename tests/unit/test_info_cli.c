@@ -7,55 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "cunit_main.h"
 
-#define OUT_MAX 8192
-
-struct run {
-	int status;
-	char out[OUT_MAX];
-	char err[OUT_MAX];
-};
-
-static void read_all(FILE *f, char *buf)
-{
-	size_t n = fread(buf, 1, OUT_MAX - 1, f);
-
-	buf[n] = '\0';
-}
-
-/*
- * Run uviommu-info with arguments (a shell word list, printf-formatted),
- * capturing both streams.
- */
-static void info(struct run *r, const char *fmt, ...)
-{
-	char errpath[] = "/tmp/uviommu-cli-XXXXXX";
-	char args[1024], cmd[2048];
-	int fd = mkstemp(errpath);
-	FILE *p, *e;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	CU_ASSERT_FATAL(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "'%s' %s 2>'%s'", INFO_BIN, args, errpath);
-	p = popen(cmd, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	read_all(p, r->out);
-	r->status = WEXITSTATUS(pclose(p));
-	e = fopen(errpath, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-	read_all(e, r->err);
-	fclose(e);
-	unlink(errpath);
-}
+/* Run uviommu-info with arguments (printf-formatted shell words). */
+#define info(r, ...) cli_run((r), INFO_BIN, __VA_ARGS__)
 
 static void expect_exact(const char *args, int status, const char *out)
 {
-	struct run r;
+	struct cli_run r;
 
 	info(&r, args, TEST_DATA_DIR);
 	CU_ASSERT_EQUAL(r.status, status);
@@ -100,7 +60,7 @@ static void test_mmio_json(void)
 
 static void test_human_output(void)
 {
-	struct run r;
+	struct cli_run r;
 
 	info(&r, "viot --file %s/viot/q35-default.bin", TEST_DATA_DIR);
 	CU_ASSERT_EQUAL(r.status, 0);
@@ -120,7 +80,7 @@ static void test_malformed_exit_1(void)
 {
 	char path[] = "/tmp/uviommu-viot-XXXXXX";
 	unsigned char table[88];
-	struct run r;
+	struct cli_run r;
 	FILE *f = fopen(TEST_DATA_DIR "/viot/q35-default.bin", "rb");
 	int fd;
 
@@ -151,7 +111,7 @@ static void test_usage_exit_2(void)
 		"", "frobnicate", "viot --bogus", "viot --file", "viot stray",
 		"viot --file a --topology b", "viot --endpoint 0:0:0", "devices --endpoint 00:01.0",
 	};
-	struct run r;
+	struct cli_run r;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		info(&r, "%s", bad[i]);
@@ -168,7 +128,7 @@ static void test_usage_exit_2(void)
 /* devices works on any machine: here the topology comes from a file. */
 static void test_devices_runs(void)
 {
-	struct run r;
+	struct cli_run r;
 
 	info(&r, "devices --file %s/viot/q35-default.bin --json", TEST_DATA_DIR);
 	CU_ASSERT_EQUAL(r.status, 0);
