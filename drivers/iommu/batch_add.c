@@ -11,7 +11,7 @@
  * it: it is marked `fenced` and held back at submit until that one
  * completes (batch_submit.c). An UNMAP range may have gaps, so a MAP that
  * overlaps no mapping can still overlap a pending UNMAP: the domain keeps
- * the span of its pending UNMAPs to catch this cheaply. A request that
+ * its pending UNMAPs in an interval tree to catch this in O(log n). A request that
  * overlaps an incomplete request of another batch is refused with -EBUSY:
  * two batches never race on one range.
  */
@@ -21,37 +21,19 @@
 #include "../../lib/common/error_internal.h"
 #include "dev.h"
 
-static bool range_has_pending_entry(struct viommu_domain *dom, uint64_t start, uint64_t end)
-{
-	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(dom->shadow, start, end);
-
-	for (; e && e->start <= end; e = uvi_shadow_next(dom->shadow, e))
-		if (e->state != UVI_SHADOW_LIVE)
-			return true;
-	return false;
-}
-
-static bool may_depend(struct viommu_domain *dom, const struct uvi_breq *r)
-{
-	if (dom->n_pending_unmaps && uvi_overlaps(r->start, r->end, dom->unmap_lo, dom->unmap_hi))
-		return true;
-	return r->type == VIRTIO_IOMMU_T_UNMAP && range_has_pending_entry(dom, r->start, r->end);
-}
-
 /* Fence r behind overlapping requests of its batch; refuse it if another batch's overlap. */
 static int classify(struct viommu_domain *dom, struct uvi_breq *r)
 {
-	if (!dom->n_pending || !may_depend(dom, r))
+	struct uvi_overlap o;
+
+	if (!dom->n_pending)
 		return 0;
-	for (const struct uvi_breq *q = dom->pending_head; q; q = q->next) {
-		if (!uvi_overlaps(q->start, q->end, r->start, r->end))
-			continue;
-		if (q->batch != r->batch)
-			return uvi_fail(-EBUSY, "[0x%" PRIx64 ", 0x%" PRIx64 "] of domain %u "
-					"overlaps a request of another batch that is not "
-					"complete yet", r->start, r->end, dom->id);
-		r->fenced = true;
-	}
+	uvi_domain_pending_overlap(dom, r, &o);
+	if (o.other_batch)
+		return uvi_fail(-EBUSY, "[0x%" PRIx64 ", 0x%" PRIx64 "] of domain %u "
+				"overlaps a request of another batch that is not "
+				"complete yet", r->start, r->end, dom->id);
+	r->fenced = o.earlier; /* r is not pending yet: every request of its batch is earlier */
 	return 0;
 }
 
@@ -76,11 +58,11 @@ static int reflect_in_shadow(struct uvi_breq *r)
 {
 	struct uvi_shadow_entry e = {
 		.start = r->start, .end = r->end, .phys = r->phys, .flags = r->flags,
-		.state = UVI_SHADOW_MAP_PENDING,
+		.state = UVI_SHADOW_MAP_PENDING, .map_req = r,
 	};
 
 	if (r->type == VIRTIO_IOMMU_T_MAP)
-		return uvi_dom_insert(r->dom, &e);
+		return uvi_dom_insert(r->dom, &e, &r->entry);
 	/* A fenced UNMAP marks at submit, once what it depends on is complete. */
 	if (!r->fenced && !uvi_breq_mark(r))
 		r->state = UVI_BREQ_DONE; /* 5.13.6.6: unmapping nothing succeeds; no request */

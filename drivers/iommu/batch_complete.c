@@ -15,22 +15,31 @@ unsigned uvi_breq_mark(struct uvi_breq *r)
 	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(s, r->start, r->end);
 	unsigned n = 0;
 
+	r->entry = NULL;
 	for (; e && e->start <= r->end; e = uvi_shadow_next(s, e)) {
 		if (e->state == UVI_SHADOW_LIVE) {
 			e->state = UVI_SHADOW_UNMAP_PENDING;
-			n++;
+			if (!n++)
+				r->entry = e;
 		}
 	}
 	r->marked = true;
 	return n;
 }
 
+/*
+ * The entries a request keeps (r->entry) stay in the shadow until it
+ * finishes: only finishing a request removes entries, and each removes
+ * its own (a MAP its MAP_PENDING entry, an UNMAP the UNMAP_PENDING ones
+ * it marked, which no other request marks or maps over while it is
+ * pending). Destroying a domain finishes its requests first.
+ */
 static void finish_map(struct uvi_breq *r, int status)
 {
-	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(r->dom->shadow, r->start, r->start);
+	struct uvi_shadow_entry *e = r->entry;
 
-	if (!e || e->start != r->start || e->state != UVI_SHADOW_MAP_PENDING)
-		return;
+	r->entry = NULL;
+	e->map_req = NULL;
 	if (status)
 		uvi_dom_remove(r->dom, e);
 	else
@@ -40,7 +49,7 @@ static void finish_map(struct uvi_breq *r, int status)
 static void finish_unmap(struct uvi_breq *r, int status)
 {
 	struct uvi_shadow *s = r->dom->shadow;
-	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(s, r->start, r->end), *next;
+	struct uvi_shadow_entry *e = r->entry, *next;
 
 	for (; e && e->start <= r->end; e = next) {
 		next = uvi_shadow_next(s, e);

@@ -21,10 +21,10 @@
 /* An earlier request of r's batch that overlaps it is not complete. */
 static bool blocked(const struct uvi_breq *r)
 {
-	for (const struct uvi_breq *q = r->dom->pending_head; q && q != r; q = q->next)
-		if (q->batch == r->batch && uvi_overlaps(q->start, q->end, r->start, r->end))
-			return true;
-	return false;
+	struct uvi_overlap o;
+
+	uvi_domain_pending_overlap(r->dom, r, &o);
+	return o.earlier;
 }
 
 /* How many requests from index i on go as one UNMAP. */

@@ -256,6 +256,7 @@ int uvi_bringup(struct viommu_dev *dev, bool first)
 	dev->inflight = 0;
 	dev->unpublished = 0;
 	dev->stall_start_ns = 0;
+	dev->empty_polls = 0;
 	if (rc) /* 3.1.1 step 8: give up on the device for now */
 		uvi_vpci_add_status(&dev->vpci, UVI_VSTATUS_FAILED);
 	return rc;

@@ -39,6 +39,7 @@
 #include <uviommu/topology.h>
 #include <uviommu/viommu.h>
 
+#include "../../lib/common/rbtree.h"
 #include "../../lib/pci/pci_dev.h"
 #include "../../lib/virtio/virtio_pci.h"
 #include "../../lib/virtio/virtqueue.h"
@@ -54,6 +55,7 @@
 #define UVI_DEVERR_STORM 8        /* DEVERR in a row that make the driver reset the device */
 #define UVI_TIMEOUT_MS_DEFAULT 2000
 #define UVI_STATUS_CHECK_NS 1000000ull  /* device status read at most every 1 ms of stall */
+#define UVI_STALL_CLOCK_POLLS 32        /* a stall reads the clock once per this many polls */
 #define UVI_IDLE_STATUS_NS 100000000ull /* and every 100 ms by an event poll when idle */
 #define UVI_PUBLISH_NS 10000000ull      /* owner snapshot at most every 10 ms */
 #define UVI_RECOVERY_ATTEMPTS 2
@@ -116,6 +118,15 @@ struct uvi_breq {
 	enum uvi_breq_state state;
 	int status;
 	struct uvi_breq *prev, *next; /* the domain's pending list (not DONE) */
+	struct uvi_rb_node unmap_node; /* pending UNMAP: in the domain's pending_unmaps */
+	uint64_t max_end;              /* the largest end in unmap_node's subtree */
+	struct uvi_shadow_entry *entry; /* MAP: its entry; marked UNMAP: the first it marked */
+};
+
+/* What the pending requests of a domain that overlap a request r are. */
+struct uvi_overlap {
+	bool other_batch; /* one belongs to another batch */
+	bool earlier;     /* one belongs to r's batch and was added before r */
 };
 
 struct viommu_batch {
@@ -136,7 +147,7 @@ struct viommu_domain {
 	unsigned n_endpoints;      /* attached on the device */
 	struct uvi_breq *pending_head, *pending_tail; /* not DONE, in add order */
 	unsigned n_pending, n_pending_unmaps;
-	uint64_t unmap_lo, unmap_hi; /* span of the pending UNMAPs' ranges */
+	struct uvi_rb_tree pending_unmaps; /* by start, augmented with max_end */
 	struct viommu_domain *next_dead;
 };
 
@@ -186,6 +197,7 @@ struct viommu_dev {
 	bool failed;            /* recovery failed: only viommu_reset() and close work */
 	int fail_err;
 	uint64_t stall_start_ns, status_check_ns;
+	unsigned empty_polls;   /* polls without a completion since the last one */
 	struct {
 		unsigned inflight;
 		int err;
@@ -287,10 +299,13 @@ bool uvi_domain_resv_overlaps(const struct viommu_domain *dom, uint64_t start, u
 
 /* domain.c */
 int uvi_domain_check(const struct viommu_dev *dev, const struct viommu_domain *dom);
-int uvi_dom_insert(struct viommu_domain *dom, const struct uvi_shadow_entry *e);
+int uvi_dom_insert(struct viommu_domain *dom, const struct uvi_shadow_entry *e,
+		   struct uvi_shadow_entry **out);
 void uvi_dom_remove(struct viommu_domain *dom, struct uvi_shadow_entry *e);
 void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r);
 void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r);
+void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq *r,
+				struct uvi_overlap *out);
 void uvi_domain_free_all(struct viommu_dev *dev);
 
 /* attach.c */

@@ -70,6 +70,23 @@ static int add_to_device(struct viommu_dev *dev, struct viommu_domain *dom)
 	return 0;
 }
 
+static struct uvi_breq *breq_of(const struct uvi_rb_node *n)
+{
+	return uvi_rb_entry(n, struct uvi_breq, unmap_node);
+}
+
+/* max_end of an UNMAP node of pending_unmaps, from its children's (rbtree.h). */
+static void unmap_augment(struct uvi_rb_node *n)
+{
+	struct uvi_breq *r = breq_of(n);
+
+	r->max_end = r->end;
+	if (n->left && breq_of(n->left)->max_end > r->max_end)
+		r->max_end = breq_of(n->left)->max_end;
+	if (n->right && breq_of(n->right)->max_end > r->max_end)
+		r->max_end = breq_of(n->right)->max_end;
+}
+
 static int create_locked(struct viommu_dev *dev, struct viommu_domain **out)
 {
 	struct viommu_domain *dom;
@@ -85,6 +102,7 @@ static int create_locked(struct viommu_dev *dev, struct viommu_domain **out)
 		return uvi_fail(-ENOMEM, "out of memory for a domain");
 	dom->dev = dev;
 	dom->id = id;
+	dom->pending_unmaps = (struct uvi_rb_tree)UVI_RB_TREE_INIT(unmap_augment);
 	rc = uvi_shadow_create(&dom->shadow);
 	if (!rc)
 		rc = add_to_device(dev, dom);
@@ -177,9 +195,10 @@ void viommu_domain_destroy(struct viommu_domain *dom)
 }
 
 /* Shadow changes go through these two, which keep the byte count. */
-int uvi_dom_insert(struct viommu_domain *dom, const struct uvi_shadow_entry *e)
+int uvi_dom_insert(struct viommu_domain *dom, const struct uvi_shadow_entry *e,
+		   struct uvi_shadow_entry **out)
 {
-	int rc = uvi_shadow_insert(dom->shadow, e);
+	int rc = uvi_shadow_add(dom->shadow, e, out);
 
 	if (!rc)
 		dom->mapped_bytes += e->end - e->start + 1;
@@ -204,13 +223,10 @@ void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r)
 	dom->n_pending++;
 	if (r->type != VIRTIO_IOMMU_T_UNMAP)
 		return;
-	if (!dom->n_pending_unmaps++) {
-		dom->unmap_lo = r->start;
-		dom->unmap_hi = r->end;
-	} else {
-		dom->unmap_lo = uvi_min_u64(dom->unmap_lo, r->start);
-		dom->unmap_hi = r->end > dom->unmap_hi ? r->end : dom->unmap_hi;
-	}
+	dom->n_pending_unmaps++;
+	r->unmap_node.key = r->start;
+	r->max_end = r->end;
+	uvi_rb_insert(&dom->pending_unmaps, &r->unmap_node);
 }
 
 void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r)
@@ -225,8 +241,58 @@ void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r)
 		dom->pending_tail = r->prev;
 	r->prev = r->next = NULL;
 	dom->n_pending--;
-	if (r->type == VIRTIO_IOMMU_T_UNMAP)
-		dom->n_pending_unmaps--;
+	if (r->type != VIRTIO_IOMMU_T_UNMAP)
+		return;
+	dom->n_pending_unmaps--;
+	uvi_rb_erase(&dom->pending_unmaps, &r->unmap_node);
+}
+
+static void note_overlap(const struct uvi_breq *q, const struct uvi_breq *r,
+			 struct uvi_overlap *out)
+{
+	if (q == r)
+		return;
+	if (q->batch != r->batch)
+		out->other_batch = true;
+	else if (q->index < r->index)
+		out->earlier = true;
+}
+
+/* The pending UNMAPs in n's subtree that overlap r (depth: the tree's height). */
+static void unmap_overlaps(const struct uvi_rb_node *n, const struct uvi_breq *r,
+			   struct uvi_overlap *out)
+{
+	while (n && breq_of(n)->max_end >= r->start) {
+		unmap_overlaps(n->left, r, out);
+		if (n->key > r->end)
+			return; /* so does every start on the right */
+		if (breq_of(n)->end >= r->start)
+			note_overlap(breq_of(n), r, out);
+		n = n->right;
+	}
+}
+
+/*
+ * Which pending requests of dom overlap r: the UNMAPs through their
+ * interval tree, the MAPs through their MAP_PENDING shadow entries. A MAP
+ * never overlaps another pending MAP (validation refuses any overlap with
+ * the shadow, in-flight entries included), so only an UNMAP walks the
+ * shadow. O(log n) when nothing overlaps, O(log n) per overlap found.
+ */
+void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq *r,
+				struct uvi_overlap *out)
+{
+	struct uvi_shadow_entry *e;
+
+	*out = (struct uvi_overlap){ 0 };
+	if (dom->n_pending_unmaps)
+		unmap_overlaps(dom->pending_unmaps.root, r, out);
+	if (r->type != VIRTIO_IOMMU_T_UNMAP || dom->n_pending == dom->n_pending_unmaps)
+		return;
+	e = uvi_shadow_first_overlap(dom->shadow, r->start, r->end);
+	for (; e && e->start <= r->end; e = uvi_shadow_next(dom->shadow, e))
+		if (e->state == UVI_SHADOW_MAP_PENDING && e->map_req)
+			note_overlap(e->map_req, r, out);
 }
 
 static void free_domain(struct viommu_domain *dom)

@@ -133,8 +133,10 @@ int uvi_req_queue(struct viommu_dev *dev, struct uvi_slot *slot)
 	rc = uvi_vq_add(dev->rq, bufs, n, slot);
 	if (rc)
 		return rc;
-	if (!dev->inflight)
+	if (!dev->inflight) {
 		dev->stall_start_ns = 0;
+		dev->empty_polls = 0;
+	}
 	dev->inflight++;
 	dev->unpublished++;
 	return 0;

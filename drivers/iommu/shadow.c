@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The mapping shadow: one malloc'ed node per entry in a red-black tree
- * keyed by the entry's start. Entries never overlap, so ordering them by
+ * The mapping shadow: one node per entry in a red-black tree keyed by the
+ * entry's start. Removed nodes go to a free list that the next inserts
+ * reuse (no allocation per mapping once the shadow has reached its size);
+ * destroy frees them. Entries never overlap, so ordering them by
  * start also orders them by end, and the only entry that can contain an
  * address a is the last one starting at or below a.
  *
@@ -18,11 +20,13 @@
 struct shadow_node {
 	struct uvi_rb_node rb; /* rb.key == entry.start */
 	struct uvi_shadow_entry entry;
+	struct shadow_node *next_free;
 };
 
 struct uvi_shadow {
 	struct uvi_rb_tree tree;
 	uint64_t count;
+	struct shadow_node *free_nodes;
 };
 
 static struct uvi_shadow_entry *entry_of(struct uvi_rb_node *n)
@@ -49,12 +53,17 @@ int uvi_shadow_create(struct uvi_shadow **out)
 void uvi_shadow_destroy(struct uvi_shadow *s)
 {
 	struct uvi_rb_node *n, *next;
+	struct shadow_node *f;
 
 	if (!s)
 		return;
 	for (n = uvi_rb_postorder_first(&s->tree); n; n = next) {
 		next = uvi_rb_postorder_next(n);
 		free(uvi_rb_entry(n, struct shadow_node, rb));
+	}
+	while ((f = s->free_nodes)) {
+		s->free_nodes = f->next_free;
+		free(f);
 	}
 	free(s);
 }
@@ -72,55 +81,92 @@ static struct uvi_shadow_entry *containing(struct uvi_shadow *s, uint64_t addr)
 	return e && e->end >= addr ? e : NULL;
 }
 
+/* The entry after n (n: a node or NULL for before the first), or NULL. */
+static struct uvi_rb_node *after(struct uvi_shadow *s, struct uvi_rb_node *n)
+{
+	return n ? uvi_rb_next(n) : uvi_rb_first(&s->tree);
+}
+
+/* The first entry overlapping [start, end]; pos is uvi_rb_last_le(start). */
+static struct uvi_shadow_entry *overlap_at(struct uvi_shadow *s, struct uvi_rb_node *pos,
+					   uint64_t start, uint64_t end)
+{
+	struct uvi_shadow_entry *e = entry_of(pos);
+
+	if (e && e->end >= start)
+		return e;
+	e = entry_of(after(s, pos));
+	return e && e->start <= end ? e : NULL;
+}
+
 struct uvi_shadow_entry *uvi_shadow_first_overlap(struct uvi_shadow *s, uint64_t start,
 						  uint64_t end)
 {
-	struct uvi_shadow_entry *e;
-
 	if (start > end)
 		return NULL;
-	e = containing(s, start);
-	if (e)
-		return e;
-	e = entry_of(uvi_rb_first_gt(&s->tree, start));
-	return e && e->start <= end ? e : NULL;
+	return overlap_at(s, uvi_rb_last_le(&s->tree, start), start, end);
 }
 
 struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t start,
 					       uint64_t end)
 {
+	struct uvi_rb_node *pos, *next;
 	struct uvi_shadow_entry *e;
 
 	if (start > end)
 		return NULL;
 	/* Only the entries containing start or end can stick out of [start, end]. */
-	e = containing(s, start);
-	if (e && e->start < start)
+	pos = uvi_rb_last_le(&s->tree, start);
+	e = entry_of(pos);
+	if (e && e->end >= start && e->start < start)
 		return e;
-	e = containing(s, end);
+	/* The entry that may contain end: pos's, unless others start in (start, end]. */
+	next = after(s, pos);
+	if (next && entry_of(next)->start <= end)
+		e = containing(s, end);
 	return e && e->end > end ? e : NULL;
+}
+
+static struct shadow_node *node_get(struct uvi_shadow *s)
+{
+	struct shadow_node *n = s->free_nodes;
+
+	if (!n)
+		return malloc(sizeof(*n));
+	s->free_nodes = n->next_free;
+	return n;
 }
 
 int uvi_shadow_insert(struct uvi_shadow *s, const struct uvi_shadow_entry *e)
 {
+	return uvi_shadow_add(s, e, NULL);
+}
+
+int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
+		   struct uvi_shadow_entry **out)
+{
 	struct uvi_shadow_entry *clash;
+	struct uvi_rb_node *pos;
 	struct shadow_node *n;
 
 	if (e->start > e->end)
 		return uvi_fail(-EINVAL, "shadow: range [0x%" PRIx64 ", 0x%" PRIx64
 				"] ends before it starts", e->start, e->end);
-	clash = uvi_shadow_first_overlap(s, e->start, e->end);
+	pos = uvi_rb_last_le(&s->tree, e->start);
+	clash = overlap_at(s, pos, e->start, e->end);
 	if (clash)
 		return uvi_fail(-EEXIST, "shadow: [0x%" PRIx64 ", 0x%" PRIx64
 				"] overlaps the mapping [0x%" PRIx64 ", 0x%" PRIx64
 				"]; unmap that first", e->start, e->end, clash->start, clash->end);
-	n = malloc(sizeof(*n));
+	n = node_get(s);
 	if (!n)
 		return uvi_fail(-ENOMEM, "shadow: out of memory for a mapping");
 	n->entry = *e;
 	n->rb.key = e->start;
-	uvi_rb_insert(&s->tree, &n->rb);
+	uvi_rb_insert_after(&s->tree, pos, &n->rb);
 	s->count++;
+	if (out)
+		*out = &n->entry;
 	return 0;
 }
 
@@ -128,9 +174,12 @@ void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 {
 	struct uvi_rb_node *n = node_of(e);
 
+	struct shadow_node *sn = uvi_rb_entry(n, struct shadow_node, rb);
+
 	uvi_rb_erase(&s->tree, n);
 	s->count--;
-	free(uvi_rb_entry(n, struct shadow_node, rb));
+	sn->next_free = s->free_nodes;
+	s->free_nodes = sn;
 }
 
 struct uvi_shadow_entry *uvi_shadow_first(struct uvi_shadow *s)

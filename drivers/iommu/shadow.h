@@ -22,11 +22,14 @@ enum uvi_shadow_state {
 	UVI_SHADOW_UNMAP_PENDING, /* an UNMAP covering it is in flight */
 };
 
+struct uvi_breq;
+
 struct uvi_shadow_entry {
 	uint64_t start, end; /* inclusive */
 	uint64_t phys;
 	uint32_t flags;      /* VIOMMU_MAP_* */
 	enum uvi_shadow_state state;
+	struct uvi_breq *map_req; /* MAP_PENDING: the batch request mapping it, or NULL */
 };
 
 struct uvi_shadow;
@@ -41,6 +44,9 @@ uint64_t uvi_shadow_count(const struct uvi_shadow *s);
  * be changed in place (remove it and insert again); its other fields may.
  */
 int uvi_shadow_insert(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
+/* uvi_shadow_insert that also gives the copy's address in *out on success (if out). */
+int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
+		   struct uvi_shadow_entry **out);
 /*
  * The entry overlapping [start, end] with the lowest start, or NULL. Here
  * and in uvi_shadow_find_split, start > end is an empty range: NULL.

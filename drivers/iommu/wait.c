@@ -45,15 +45,22 @@ static void check_stall(struct viommu_dev *dev)
 	}
 }
 
-/* Reap; on a stall, watch the device; recover it if needed. Returns completions taken. */
+/*
+ * Reap; on a stall, watch the device; recover it if needed. Returns
+ * completions taken. A stall is timed from its UVI_STALL_CLOCK_POLLS-th
+ * empty poll and checked on every such poll after it: the clock is not
+ * read while completions keep coming, and a wait is still bounded.
+ */
 int uvi_poll(struct viommu_dev *dev)
 {
 	int n = uvi_req_reap(dev);
 
-	if (n)
+	if (n) {
 		dev->stall_start_ns = 0;
-	else if (dev->inflight)
+		dev->empty_polls = 0;
+	} else if (dev->inflight && ++dev->empty_polls % UVI_STALL_CLOCK_POLLS == 0) {
 		check_stall(dev);
+	}
 	if (dev->need_recovery && !dev->recovering)
 		uvi_recover(dev);
 	return n;

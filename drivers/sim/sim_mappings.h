@@ -6,15 +6,16 @@
  * The mapping table of one domain of the software device: non-overlapping
  * inclusive intervals [virt_start, virt_end] -> phys_start, flags.
  *
- * It is a balanced binary tree (glibc's red-black tsearch) ordered by
- * interval; since the intervals never overlap, a search whose key is an
- * interval stops at any stored interval that intersects it. Lookup, insert
- * and remove are O(log n); removing k mappings in one range is O(k log n).
- * Single-threaded: the caller serialises all access.
+ * It is a red-black tree (lib/common/rbtree) ordered by start, with the
+ * nodes of removed mappings kept for reuse until the table is cleared.
+ * Lookup, insert and remove are O(log n); removing k mappings in one range
+ * is O(log n + k). Single-threaded: the caller serialises all access.
  */
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../../lib/common/rbtree.h"
 
 struct sim_mapping {
 	uint64_t virt_start;
@@ -24,13 +25,14 @@ struct sim_mapping {
 };
 
 struct sim_mappings {
-	void *root; /* tsearch tree of struct sim_mapping * */
+	struct uvi_rb_tree tree;
+	void *free_nodes; /* removed nodes, reused by inserts */
 	size_t count;
 };
 
-#define SIM_MAPPINGS_INIT { NULL, 0 }
+#define SIM_MAPPINGS_INIT { UVI_RB_TREE_INIT(NULL), NULL, 0 }
 
-/* Free every mapping; the table is empty and reusable afterwards. */
+/* Free every mapping and spare node; the table is empty and reusable afterwards. */
 void sim_mappings_clear(struct sim_mappings *t);
 
 /*

@@ -114,6 +114,19 @@ static void insert_fixup(struct uvi_rb_tree *t, struct uvi_rb_node *z)
 	t->root->red = 0;
 }
 
+/* Link n at the empty child pointer *link of parent, then rebalance. */
+static void link_node(struct uvi_rb_tree *t, struct uvi_rb_node *parent,
+		      struct uvi_rb_node **link, struct uvi_rb_node *n)
+{
+	n->parent = parent;
+	n->left = NULL;
+	n->right = NULL;
+	n->red = 1;
+	*link = n;
+	uvi_rb_propagate(t, n);
+	insert_fixup(t, n);
+}
+
 void uvi_rb_insert(struct uvi_rb_tree *t, struct uvi_rb_node *n)
 {
 	struct uvi_rb_node *parent = NULL;
@@ -123,13 +136,7 @@ void uvi_rb_insert(struct uvi_rb_tree *t, struct uvi_rb_node *n)
 		parent = *link;
 		link = n->key < parent->key ? &parent->left : &parent->right;
 	}
-	n->parent = parent;
-	n->left = NULL;
-	n->right = NULL;
-	n->red = 1;
-	*link = n;
-	uvi_rb_propagate(t, n);
-	insert_fixup(t, n);
+	link_node(t, parent, link, n);
 }
 
 /*
@@ -263,6 +270,26 @@ static struct uvi_rb_node *rightmost(const struct uvi_rb_node *n)
 	while (n->right)
 		n = n->right;
 	return (struct uvi_rb_node *)n;
+}
+
+/*
+ * n becomes pos's in-order successor: pos's right child if it has none,
+ * else the left child of the leftmost node on its right (the first node
+ * of the tree if pos is NULL).
+ */
+void uvi_rb_insert_after(struct uvi_rb_tree *t, struct uvi_rb_node *pos, struct uvi_rb_node *n)
+{
+	struct uvi_rb_node *parent;
+
+	if (!pos) {
+		parent = t->root ? leftmost(t->root) : NULL;
+		link_node(t, parent, parent ? &parent->left : &t->root, n);
+	} else if (!pos->right) {
+		link_node(t, pos, &pos->right, n);
+	} else {
+		parent = leftmost(pos->right);
+		link_node(t, parent, &parent->left, n);
+	}
 }
 
 struct uvi_rb_node *uvi_rb_first(const struct uvi_rb_tree *t)

@@ -50,6 +50,12 @@ struct uvi_rb_tree {
 
 /* Link n (its key set by the caller) into t. */
 void uvi_rb_insert(struct uvi_rb_tree *t, struct uvi_rb_node *n);
+/*
+ * uvi_rb_insert without the descent, when the caller has just searched:
+ * pos must be uvi_rb_last_le(t, n->key) (NULL if that is NULL). O(1)
+ * before the rebalancing.
+ */
+void uvi_rb_insert_after(struct uvi_rb_tree *t, struct uvi_rb_node *pos, struct uvi_rb_node *n);
 /* Unlink n, a node of t. n's fields are meaningless afterwards. */
 void uvi_rb_erase(struct uvi_rb_tree *t, struct uvi_rb_node *n);
 /* Call t's augment callback on n and each of its ancestors, bottom-up. */

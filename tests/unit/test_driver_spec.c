@@ -47,6 +47,7 @@
 
 #define F(bit) (1ull << (bit))
 #define IOVA 0x100000ull
+#define PAGE_IOVA(n) (IOVA + (uint64_t)(n) * RIG_PAGE)
 #define EP1 rig_ep_dma()  /* does DMA: every probe goes through it */
 #define EP2 rig_ep_peer() /* attached and detached, never probed */
 #define MSI_START 0xfee00000ull
@@ -589,6 +590,51 @@ static void test_batches_do_not_race(void)
 	rig_free_pages(page);
 }
 
+/*
+ * Sixteen UNMAPs with a hole each, added out of address order: a MAP in the
+ * hole of one waits for it (or is refused from another batch), a MAP next
+ * to one does not.
+ */
+static void test_many_pending_unmaps(void)
+{
+	enum { N = 16 };
+	struct viommu_batch *b1, *b2;
+	struct viommu_domain *dom;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	ok(viommu_domain_create(r.dev, &dom), "domain");
+	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	/* Pages 4j and 4j + 2 are mapped; UNMAP j covers pages 4j to 4j + 2, its hole 4j + 1. */
+	for (unsigned j = 0; j < N; j++) {
+		ok(viommu_map(dom, PAGE_IOVA(4 * j), FAKE_PHYS, RIG_PAGE, RW), "map 4j");
+		ok(viommu_map(dom, PAGE_IOVA(4 * j + 2), FAKE_PHYS, RIG_PAGE, RW), "map 4j + 2");
+	}
+	ok(viommu_batch_create(r.dev, N + 2, 0, &b1), "batch 1");
+	ok(viommu_batch_create(r.dev, 2, 0, &b2), "batch 2");
+	for (unsigned i = 0; i < N; i++)
+		CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(4 * (i * 5 % N)),
+						   3 * RIG_PAGE), (int)i);
+	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, PAGE_IOVA(4 * 9 + 1), FAKE_PHYS, RIG_PAGE, RW),
+			N);
+	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, PAGE_IOVA(4 * 9 + 3), FAKE_PHYS, RIG_PAGE, RW),
+			N + 1);
+	expect(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 1), FAKE_PHYS, RIG_PAGE, RW), -EBUSY,
+	       "map in the hole of another batch's pending unmap");
+	CU_ASSERT_EQUAL(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 3), FAKE_PHYS, RIG_PAGE, RW),
+			0);
+	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 1); /* only the MAP in a hole waits */
+	ok(viommu_batch_run(b1), "run 1");
+	ok(viommu_batch_run(b2), "run 2");
+	for (unsigned i = 0; i < N + 2; i++)
+		CU_ASSERT_EQUAL(viommu_batch_status(b1, i), 0);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 3);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 3, WHY_COUNTS);
+	viommu_batch_destroy(b1);
+	viommu_batch_destroy(b2);
+	rig_close(&r);
+}
+
 /* More requests than the queue holds: the driver reaps to make room. */
 static void test_queue_full_back_pressure(void)
 {
@@ -1088,6 +1134,7 @@ static const struct rig_case cases[] = {
 	RIG_CASE(test_dependent_requests_split),
 	RIG_PACKED_CASE(test_dependent_requests_packed),
 	RIG_CASE(test_batches_do_not_race),
+	RIG_CASE(test_many_pending_unmaps),
 	RIG_CASE(test_queue_full_back_pressure),
 	RIG_CASE(test_unmap_coalescing_split),
 	RIG_PACKED_CASE(test_unmap_coalescing_packed),

@@ -264,10 +264,10 @@ static uint64_t random_key(uint64_t dense_range)
 /*
  * Insert `total` items (probability 2/3 per step while some remain) and
  * erase random live ones until the tree is empty; check everything every
- * check_every steps.
+ * check_every steps. hinted: insert with uvi_rb_insert_after(last_le(key)).
  */
 static void random_run(uint32_t total, uint64_t dense_range, unsigned long check_every,
-		       uvi_rb_augment_fn aug)
+		       uvi_rb_augment_fn aug, bool hinted)
 {
 	struct item *items = calloc(total, sizeof(*items));
 	struct uvi_rb_tree t = UVI_RB_TREE_INIT(aug);
@@ -284,7 +284,10 @@ static void random_run(uint32_t total, uint64_t dense_range, unsigned long check
 			it->seq = inserted++;
 			it->rb.key = random_key(dense_range);
 			it->value = rng() % 1000000;
-			uvi_rb_insert(&t, &it->rb);
+			if (hinted)
+				uvi_rb_insert_after(&t, uvi_rb_last_le(&t, it->rb.key), &it->rb);
+			else
+				uvi_rb_insert(&t, &it->rb);
 			model_add(&m, it);
 		} else {
 			size_t i = rng() % m.n;
@@ -308,21 +311,32 @@ static void random_run(uint32_t total, uint64_t dense_range, unsigned long check
 static void test_million_random_augmented(void)
 {
 	rng_state = 1;
-	random_run(1000000, 1u << 20, 100000, augment);
+	random_run(1000000, 1u << 20, 100000, augment, false);
 }
 
 static void test_small_random_checked_every_step(void)
 {
 	for (uint64_t seed = 100; seed < 103; seed++) {
 		rng_state = seed;
-		random_run(2000, 64, 1, augment);
+		random_run(2000, 64, 1, augment, false);
 	}
+}
+
+/* Inserting after the last_le node gives the same tree contents and order as uvi_rb_insert. */
+static void test_hinted_insert_checked_every_step(void)
+{
+	for (uint64_t seed = 200; seed < 203; seed++) {
+		rng_state = seed;
+		random_run(2000, 64, 1, augment, true);
+	}
+	rng_state = 4;
+	random_run(200000, 1u << 16, 20000, NULL, true);
 }
 
 static void test_random_without_augmentation(void)
 {
 	rng_state = 3;
-	random_run(200000, 1u << 16, 20000, NULL);
+	random_run(200000, 1u << 16, 20000, NULL, false);
 }
 
 static void test_empty_and_single(void)
@@ -569,6 +583,7 @@ int main(void)
 		TEST_CASE(test_sequential_keys_stay_balanced),
 		TEST_CASE(test_postorder_frees_every_node),
 		TEST_CASE(test_augmented_subtree_max),
+		TEST_CASE(test_hinted_insert_checked_every_step),
 		TEST_END,
 	};
 
