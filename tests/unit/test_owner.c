@@ -554,19 +554,28 @@ static void test_stale_state_file_reads_as_not_owned(void)
 	remove_run_dir();
 }
 
+/* In a fresh run directory, the bytes of a real owner's state file (then released). */
+static ssize_t capture_state_file(unsigned char *bytes, size_t size)
+{
+	struct uvi_owner *o;
+	ssize_t n;
+
+	fresh_run_dir();
+	CU_ASSERT_EQUAL_FATAL(uvi_owner_acquire(dev, &o), 0);
+	n = read_whole(DEV_NAME ".state", bytes, size);
+	uvi_owner_release(o);
+	CU_ASSERT_FATAL(n > 24);
+	return n;
+}
+
 static void test_live_file_of_another_layout(void)
 {
 	static unsigned char bytes[64 * 1024];
 	struct uvi_owner_state st;
-	struct uvi_owner *o;
 	ssize_t n;
 	int fd;
 
-	fresh_run_dir();
-	CU_ASSERT_EQUAL_FATAL(uvi_owner_acquire(dev, &o), 0);
-	n = read_whole(DEV_NAME ".state", bytes, sizeof(bytes));
-	uvi_owner_release(o);
-	CU_ASSERT_FATAL(n > 24);
+	n = capture_state_file(bytes, sizeof(bytes));
 
 	write_whole("0000:00:05.0.state", bytes, (size_t)n - 8);
 	fd = hold_lock("0000:00:05.0.state");
@@ -591,15 +600,10 @@ static void test_counter_left_odd(void)
 {
 	static unsigned char bytes[64 * 1024];
 	struct uvi_owner_state st;
-	struct uvi_owner *o;
 	ssize_t n;
 	int fd;
 
-	fresh_run_dir();
-	CU_ASSERT_EQUAL_FATAL(uvi_owner_acquire(dev, &o), 0);
-	n = read_whole(DEV_NAME ".state", bytes, sizeof(bytes));
-	uvi_owner_release(o);
-	CU_ASSERT_FATAL(n > 24);
+	n = capture_state_file(bytes, sizeof(bytes));
 	bytes[16] |= 1;
 	write_whole("0000:00:05.0.state", bytes, (size_t)n);
 	fd = hold_lock("0000:00:05.0.state");
