@@ -58,7 +58,7 @@ static int reflect_in_shadow(struct uvi_breq *r)
 {
 	struct uvi_shadow_entry e = {
 		.start = r->start, .end = r->end, .phys = r->phys, .flags = r->flags,
-		.state = UVI_SHADOW_MAP_PENDING, .map_req = r,
+		.state = UVI_SHADOW_MAP_PENDING, .req = r,
 	};
 
 	if (r->type == VIRTIO_IOMMU_T_MAP)

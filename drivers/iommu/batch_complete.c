@@ -8,21 +8,36 @@
  */
 #include "dev.h"
 
-/* UNMAP: mark the LIVE entries of its range UNMAP_PENDING; returns how many. */
+/*
+ * UNMAP: mark the LIVE entries of its range UNMAP_PENDING; returns how
+ * many. It also notes whether they cover the whole range with no gap and
+ * nothing else in it (r->gapless): then every address of the range is in
+ * an entry that names r, and the domain finds r through the shadow
+ * instead of its tree of pending UNMAPs (domain.c).
+ */
 unsigned uvi_breq_mark(struct uvi_breq *r)
 {
 	struct uvi_shadow *s = r->dom->shadow;
 	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(s, r->start, r->end);
+	uint64_t next = r->start; /* the lowest address not yet known to be covered */
+	bool gapless = true, done = false;
 	unsigned n = 0;
 
 	r->entry = NULL;
 	for (; e && e->start <= r->end; e = uvi_shadow_next(s, e)) {
-		if (e->state == UVI_SHADOW_LIVE) {
-			e->state = UVI_SHADOW_UNMAP_PENDING;
-			if (!n++)
-				r->entry = e;
+		if (e->state != UVI_SHADOW_LIVE || e->start != next || done) {
+			gapless = false;
+			if (e->state != UVI_SHADOW_LIVE)
+				continue;
 		}
+		e->state = UVI_SHADOW_UNMAP_PENDING;
+		e->req = r;
+		if (!n++)
+			r->entry = e;
+		done = e->end >= r->end; /* also where e->end + 1 would wrap */
+		next = e->end + 1;
 	}
+	r->gapless = gapless && done;
 	r->marked = true;
 	return n;
 }
@@ -39,7 +54,7 @@ static void finish_map(struct uvi_breq *r, int status)
 	struct uvi_shadow_entry *e = r->entry;
 
 	r->entry = NULL;
-	e->map_req = NULL;
+	e->req = NULL;
 	if (status)
 		uvi_dom_remove(r->dom, e);
 	else
@@ -55,10 +70,12 @@ static void finish_unmap(struct uvi_breq *r, int status)
 		next = uvi_shadow_next(s, e);
 		if (e->state != UVI_SHADOW_UNMAP_PENDING)
 			continue;
-		if (status)
+		if (status) {
 			e->state = UVI_SHADOW_LIVE;
-		else
+			e->req = NULL;
+		} else {
 			uvi_dom_remove(r->dom, e);
+		}
 	}
 }
 

@@ -115,6 +115,8 @@ struct uvi_breq {
 	uint8_t type;              /* VIRTIO_IOMMU_T_MAP or _UNMAP */
 	bool fenced;               /* may depend on an earlier request of its batch */
 	bool marked;               /* UNMAP: its covered entries are UNMAP_PENDING */
+	bool gapless;              /* marked UNMAP: they cover its whole range (uvi_breq_mark) */
+	bool in_tree;              /* pending UNMAP in the domain's pending_unmaps */
 	enum uvi_breq_state state;
 	int status;
 	struct uvi_breq *prev, *next; /* the domain's pending list (not DONE) */
@@ -146,7 +148,8 @@ struct viommu_domain {
 	uint64_t mapped_bytes;     /* over every shadow entry */
 	unsigned n_endpoints;      /* attached on the device */
 	struct uvi_breq *pending_head, *pending_tail; /* not DONE, in add order */
-	unsigned n_pending, n_pending_unmaps;
+	unsigned n_pending;
+	unsigned n_pending_unmaps; /* those in pending_unmaps */
 	struct uvi_rb_tree pending_unmaps; /* by start, augmented with max_end */
 	struct viommu_domain *next_dead;
 };

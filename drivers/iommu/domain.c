@@ -221,7 +221,9 @@ void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r)
 		dom->pending_head = r;
 	dom->pending_tail = r;
 	dom->n_pending++;
-	if (r->type != VIRTIO_IOMMU_T_UNMAP)
+	/* A gapless UNMAP is found through the entries it marked. */
+	r->in_tree = r->type == VIRTIO_IOMMU_T_UNMAP && !(r->marked && r->gapless);
+	if (!r->in_tree)
 		return;
 	dom->n_pending_unmaps++;
 	r->unmap_node.key = r->start;
@@ -241,8 +243,9 @@ void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r)
 		dom->pending_tail = r->prev;
 	r->prev = r->next = NULL;
 	dom->n_pending--;
-	if (r->type != VIRTIO_IOMMU_T_UNMAP)
+	if (!r->in_tree)
 		return;
+	r->in_tree = false;
 	dom->n_pending_unmaps--;
 	uvi_rb_erase(&dom->pending_unmaps, &r->unmap_node);
 }
@@ -273,11 +276,13 @@ static void unmap_overlaps(const struct uvi_rb_node *n, const struct uvi_breq *r
 }
 
 /*
- * Which pending requests of dom overlap r: the UNMAPs through their
- * interval tree, the MAPs through their MAP_PENDING shadow entries. A MAP
- * never overlaps another pending MAP (validation refuses any overlap with
- * the shadow, in-flight entries included), so only an UNMAP walks the
- * shadow. O(log n) when nothing overlaps, O(log n) per overlap found.
+ * Which pending requests of dom overlap r. The UNMAPs that may have gaps
+ * are in an interval tree; every other pending request is named by the
+ * shadow entries it covers (a MAP by its MAP_PENDING entry, a gapless
+ * UNMAP by the UNMAP_PENDING entries it marked), so their overlaps are
+ * found by walking r's range in the shadow. A MAP never needs that walk:
+ * validation already refused any overlap with an entry, in-flight ones
+ * included. O(log n) when nothing overlaps, O(log n) per overlap found.
  */
 void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq *r,
 				struct uvi_overlap *out)
@@ -291,8 +296,8 @@ void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq
 		return;
 	e = uvi_shadow_first_overlap(dom->shadow, r->start, r->end);
 	for (; e && e->start <= r->end; e = uvi_shadow_next(dom->shadow, e))
-		if (e->state == UVI_SHADOW_MAP_PENDING && e->map_req)
-			note_overlap(e->map_req, r, out);
+		if (e->req)
+			note_overlap(e->req, r, out);
 }
 
 static void free_domain(struct viommu_domain *dom)

@@ -23,10 +23,22 @@ struct shadow_node {
 	struct shadow_node *next_free;
 };
 
+/*
+ * A request is checked, then inserted or marked: several descents for
+ * the same address in a row. The last one's answer is kept until the
+ * tree changes.
+ */
+struct last_le_hint {
+	bool valid;
+	uint64_t key;
+	struct uvi_rb_node *node;
+};
+
 struct uvi_shadow {
 	struct uvi_rb_tree tree;
 	uint64_t count;
 	struct shadow_node *free_nodes;
+	struct last_le_hint hint;
 };
 
 static struct uvi_shadow_entry *entry_of(struct uvi_rb_node *n)
@@ -73,10 +85,18 @@ uint64_t uvi_shadow_count(const struct uvi_shadow *s)
 	return s->count;
 }
 
+/* The node of the last entry starting at or below key, or NULL. */
+static struct uvi_rb_node *last_le(struct uvi_shadow *s, uint64_t key)
+{
+	if (!s->hint.valid || s->hint.key != key)
+		s->hint = (struct last_le_hint){ true, key, uvi_rb_last_le(&s->tree, key) };
+	return s->hint.node;
+}
+
 /* The entry containing addr, or NULL. */
 static struct uvi_shadow_entry *containing(struct uvi_shadow *s, uint64_t addr)
 {
-	struct uvi_shadow_entry *e = entry_of(uvi_rb_last_le(&s->tree, addr));
+	struct uvi_shadow_entry *e = entry_of(last_le(s, addr));
 
 	return e && e->end >= addr ? e : NULL;
 }
@@ -104,7 +124,7 @@ struct uvi_shadow_entry *uvi_shadow_first_overlap(struct uvi_shadow *s, uint64_t
 {
 	if (start > end)
 		return NULL;
-	return overlap_at(s, uvi_rb_last_le(&s->tree, start), start, end);
+	return overlap_at(s, last_le(s, start), start, end);
 }
 
 struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t start,
@@ -116,7 +136,7 @@ struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t st
 	if (start > end)
 		return NULL;
 	/* Only the entries containing start or end can stick out of [start, end]. */
-	pos = uvi_rb_last_le(&s->tree, start);
+	pos = last_le(s, start);
 	e = entry_of(pos);
 	if (e && e->end >= start && e->start < start)
 		return e;
@@ -152,7 +172,7 @@ int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 	if (e->start > e->end)
 		return uvi_fail(-EINVAL, "shadow: range [0x%" PRIx64 ", 0x%" PRIx64
 				"] ends before it starts", e->start, e->end);
-	pos = uvi_rb_last_le(&s->tree, e->start);
+	pos = last_le(s, e->start);
 	clash = overlap_at(s, pos, e->start, e->end);
 	if (clash)
 		return uvi_fail(-EEXIST, "shadow: [0x%" PRIx64 ", 0x%" PRIx64
@@ -164,6 +184,7 @@ int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 	n->entry = *e;
 	n->rb.key = e->start;
 	uvi_rb_insert_after(&s->tree, pos, &n->rb);
+	s->hint = (struct last_le_hint){ true, e->start, &n->rb };
 	s->count++;
 	if (out)
 		*out = &n->entry;
@@ -177,6 +198,7 @@ void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 	struct shadow_node *sn = uvi_rb_entry(n, struct shadow_node, rb);
 
 	uvi_rb_erase(&s->tree, n);
+	s->hint.valid = false;
 	s->count--;
 	sn->next_free = s->free_nodes;
 	s->free_nodes = sn;

@@ -29,7 +29,11 @@ struct uvi_shadow_entry {
 	uint64_t phys;
 	uint32_t flags;      /* VIOMMU_MAP_* */
 	enum uvi_shadow_state state;
-	struct uvi_breq *map_req; /* MAP_PENDING: the batch request mapping it, or NULL */
+	/*
+	 * MAP_PENDING: the MAP creating it; UNMAP_PENDING: the UNMAP that
+	 * marked it; LIVE: NULL.
+	 */
+	struct uvi_breq *req;
 };
 
 struct uvi_shadow;

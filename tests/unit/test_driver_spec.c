@@ -635,6 +635,48 @@ static void test_many_pending_unmaps(void)
 	rig_close(&r);
 }
 
+/*
+ * UNMAPs that cover whole mappings with no hole are found through the
+ * entries they mark rather than the interval tree: the same rules hold.
+ * Another batch may not unmap across one (-EBUSY) nor map over it
+ * (-EEXIST, an in-flight mapping); a later UNMAP of the same batch that
+ * overlaps one waits for it, and unmaps what is left.
+ */
+static void test_gapless_pending_unmaps(void)
+{
+	struct viommu_batch *b1, *b2;
+	struct viommu_domain *dom;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	ok(viommu_domain_create(r.dev, &dom), "domain");
+	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	for (unsigned j = 0; j < 4; j++)
+		ok(viommu_map(dom, PAGE_IOVA(j), FAKE_PHYS, RIG_PAGE, RW), "map page j");
+	ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
+	ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(0), 2 * RIG_PAGE), 0);
+	expect(viommu_batch_unmap(b2, dom, PAGE_IOVA(1), 2 * RIG_PAGE), -EBUSY,
+	       "unmap across another batch's gapless pending unmap");
+	expect(viommu_batch_map(b2, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), -EEXIST,
+	       "map over a mapping another batch is unmapping");
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(1), 3 * RIG_PAGE), 1);
+	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 1); /* the second waits for the first */
+	ok(viommu_batch_run(b1), "run 1");
+	CU_ASSERT_EQUAL(viommu_batch_status(b1, 0), 0);
+	CU_ASSERT_EQUAL(viommu_batch_status(b1, 1), 0);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
+	/* Nothing pending any more: batch 2 may use the range again. */
+	ok(viommu_batch_reset(b2), "reset 2");
+	CU_ASSERT_EQUAL(viommu_batch_map(b2, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), 0);
+	ok(viommu_batch_run(b2), "run 2");
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
+	viommu_batch_destroy(b1);
+	viommu_batch_destroy(b2);
+	rig_close(&r);
+}
+
 /* More requests than the queue holds: the driver reaps to make room. */
 static void test_queue_full_back_pressure(void)
 {
@@ -1135,6 +1177,7 @@ static const struct rig_case cases[] = {
 	RIG_PACKED_CASE(test_dependent_requests_packed),
 	RIG_CASE(test_batches_do_not_race),
 	RIG_CASE(test_many_pending_unmaps),
+	RIG_CASE(test_gapless_pending_unmaps),
 	RIG_CASE(test_queue_full_back_pressure),
 	RIG_CASE(test_unmap_coalescing_split),
 	RIG_PACKED_CASE(test_unmap_coalescing_packed),
