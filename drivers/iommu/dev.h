@@ -352,6 +352,7 @@ const char *uvi_recovery_reason_name(enum uvi_recovery_reason r);
 
 /* stats.c */
 uint64_t uvi_now_ns(void);
+uint64_t uvi_coarse_now_ns(void);
 void uvi_snapshot(const struct viommu_dev *dev, struct uvi_owner_state *st);
 void uvi_publish(struct viommu_dev *dev, bool force);
 static inline void uvi_mark_dirty(struct viommu_dev *dev)

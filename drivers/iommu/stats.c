@@ -20,6 +20,21 @@ uint64_t uvi_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The clock of the tick (a few ms fine): enough for rate limits, and
+ * cheap whatever the clock source. Under TCG a guest may fall back to the
+ * emulated HPET, where every CLOCK_MONOTONIC read costs microseconds
+ * (doc/bench-kernel.md), and the snapshot's rate limit looks at the clock
+ * on every call that changed something.
+ */
+uint64_t uvi_coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t total_mappings(const struct viommu_dev *dev)
 {
 	uint64_t n = 0;
@@ -99,7 +114,7 @@ void uvi_publish(struct viommu_dev *dev, bool force)
 
 	if (!dev->owner || (!force && !dev->publish_dirty))
 		return;
-	now = uvi_now_ns();
+	now = uvi_coarse_now_ns();
 	if (!force && now - dev->publish_ns < UVI_PUBLISH_NS)
 		return;
 	uvi_snapshot(dev, &st);
