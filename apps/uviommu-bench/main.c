@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_iova.h"
 
 struct command {
 	const char *name;
@@ -27,6 +28,12 @@ static const struct command commands[] = {
 	  "        4 KiB MAP+UNMAP pairs/s through the driver's API at batch sizes 1, 8,\n"
 	  "        64, 256 and 64 with UNMAP coalescing; p50/p99 per round, driver CPU\n"
 	  "        time per request (default device: sim, 1000000 pairs per batch size)" },
+	{ "iova", bench_iova,
+	  "iova [--json] [--reps N]\n"
+	  "        the IOVA allocator: cached alloc+free pairs (1 and 2 threads), uncached\n"
+	  "        allocation with 1000000 live ranges and a fragmentation run, each\n"
+	  "        against a first-fit reference; strict and lazy DMA unmap against\n"
+	  "        the software device (not with --json)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

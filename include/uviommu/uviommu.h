@@ -4,6 +4,7 @@
 
 /* Umbrella header: everything an application needs. */
 #include <uviommu/error.h>
+#include <uviommu/iova.h>
 #include <uviommu/mem.h>
 #include <uviommu/pci.h>
 #include <uviommu/pci_addr.h>

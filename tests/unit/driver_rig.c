@@ -64,6 +64,19 @@ int rig_check(int rc, const char *what)
 	return rc;
 }
 
+void rig_ok(int rc, const char *what)
+{
+	CU_ASSERT_EQUAL(rig_check(rc, what), 0);
+}
+
+void rig_expect(int rc, int err, const char *what)
+{
+	if (rc != err)
+		fprintf(stderr, "%s: got %d, expected %d (%s)\n", what, rc, err,
+			viommu_last_error());
+	CU_ASSERT_EQUAL(rc, err);
+}
+
 /* ---- the suite ---- */
 
 static void usage(const char *prog)

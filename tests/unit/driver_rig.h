@@ -136,5 +136,8 @@ struct sim_iommu_stats rig_sim_stats(struct rig *r);
 struct viommu_stats rig_stats(struct rig *r);
 /* Print viommu_last_error() if rc < 0; returns rc. */
 int rig_check(int rc, const char *what);
+/* The tests' two assertions on a call's result: it succeeded; it failed with err. */
+void rig_ok(int rc, const char *what);
+void rig_expect(int rc, int err, const char *what);
 
 #endif

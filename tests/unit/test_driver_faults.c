@@ -44,25 +44,12 @@
 #define EP3 24
 #define RW (VIOMMU_MAP_READ | VIOMMU_MAP_WRITE)
 
-static void ok(int rc, const char *what)
-{
-	CU_ASSERT_EQUAL(rig_check(rc, what), 0);
-}
-
-static void expect(int rc, int err, const char *what)
-{
-	if (rc != err)
-		fprintf(stderr, "%s: got %d, expected %d (%s)\n", what, rc, err,
-			viommu_last_error());
-	CU_ASSERT_EQUAL(rc, err);
-}
-
 static struct viommu_domain *attached_domain(struct rig *r, uint32_t ep)
 {
 	struct viommu_domain *dom = NULL;
 
-	ok(viommu_domain_create(r->dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, ep), "attach");
+	rig_ok(viommu_domain_create(r->dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, ep), "attach");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dom);
 	return dom;
 }
@@ -91,23 +78,23 @@ static void test_status_codes(void)
 	for (unsigned i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++) {
 		/* A failed MAP leaves nothing behind: the range is free again. */
 		sim_device_inject_status(r.sim, 1, status_table[i].status);
-		expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), status_table[i].err,
+		rig_expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), status_table[i].err,
 		       "MAP");
 		CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
-		ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "MAP again");
+		rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "MAP again");
 		/* A failed UNMAP leaves the mapping in place. */
 		sim_device_inject_status(r.sim, 1, status_table[i].status);
-		expect(viommu_unmap(dom, IOVA, RIG_PAGE), status_table[i].err, "UNMAP");
+		rig_expect(viommu_unmap(dom, IOVA, RIG_PAGE), status_table[i].err, "UNMAP");
 		CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
-		expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), -EEXIST,
+		rig_expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), -EEXIST,
 		       "still mapped");
-		ok(viommu_unmap(dom, IOVA, RIG_PAGE), "UNMAP again");
+		rig_ok(viommu_unmap(dom, IOVA, RIG_PAGE), "UNMAP again");
 	}
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 0);
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 0);
 	/* A refused ATTACH changes nothing either. */
 	sim_device_inject_status(r.sim, 1, VIRTIO_IOMMU_S_UNSUPP);
-	expect(viommu_attach_endpoint(dom, EP2), -EOPNOTSUPP, "ATTACH (its PROBE)");
+	rig_expect(viommu_attach_endpoint(dom, EP2), -EOPNOTSUPP, "ATTACH (its PROBE)");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
 	rig_close(&r);
 	rig_free_pages(page);
@@ -122,13 +109,13 @@ static void test_used_length_zero(void)
 	rig_open_default(&r, false);
 	dom = attached_domain(&r, EP1);
 	sim_device_inject_zero_len(r.sim, 1);
-	expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), -EPROTO, "used length 0");
+	rig_expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), -EPROTO, "used length 0");
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "MAP again");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "MAP again");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
 	/* A PROBE returned unwritten: the endpoint is not attached. */
 	sim_device_inject_zero_len(r.sim, 1);
-	expect(viommu_attach_endpoint(dom, EP2), -EPROTO, "PROBE used length 0");
+	rig_expect(viommu_attach_endpoint(dom, EP2), -EPROTO, "PROBE used length 0");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
 	rig_close(&r);
 	rig_free_pages(page);
@@ -143,11 +130,11 @@ static void run_maps(struct rig *r, struct viommu_domain *dom, uint8_t *pages, u
 {
 	struct viommu_batch *b;
 
-	ok(viommu_batch_create(r->dev, n, 0, &b), "batch");
+	rig_ok(viommu_batch_create(r->dev, n, 0, &b), "batch");
 	for (unsigned i = 0; i < n; i++)
 		viommu_batch_map(b, dom, iova + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
 				 RIG_PAGE, RW);
-	ok(viommu_batch_run(b), "run");
+	rig_ok(viommu_batch_run(b), "run");
 	for (unsigned i = 0; i < n; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
 	viommu_batch_destroy(b);
@@ -175,10 +162,10 @@ static void test_out_of_order_completions(void)
 	sim_device_set_reorder(r.sim, true);
 	run_maps(&r, dom, pages, BATCH, IOVA);
 	check_all_translate(&r, EP1, pages, BATCH, IOVA);
-	ok(viommu_batch_create(r.dev, BATCH, VIOMMU_BATCH_COALESCE_UNMAP, &b), "batch");
+	rig_ok(viommu_batch_create(r.dev, BATCH, VIOMMU_BATCH_COALESCE_UNMAP, &b), "batch");
 	for (unsigned i = 0; i < BATCH; i += 2)
 		viommu_batch_unmap(b, dom, IOVA + i * RIG_PAGE, RIG_PAGE);
-	ok(viommu_batch_run(b), "unmaps");
+	rig_ok(viommu_batch_run(b), "unmaps");
 	viommu_batch_destroy(b);
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, BATCH / 2);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, BATCH / 2);
@@ -216,12 +203,12 @@ struct world {
 static void build_world(struct rig *r, struct world *w)
 {
 	w->pages = rig_pages(3 * PER_DOMAIN);
-	ok(viommu_domain_create(r->dev, &w->a), "a");
-	ok(viommu_domain_create(r->dev, &w->b), "b");
-	ok(viommu_domain_create(r->dev, &w->idle), "idle");
-	ok(viommu_attach_endpoint(w->a, EP1), "attach 1");
-	ok(viommu_attach_endpoint(w->a, EP2), "attach 2");
-	ok(viommu_attach_endpoint(w->b, EP3), "attach 3");
+	rig_ok(viommu_domain_create(r->dev, &w->a), "a");
+	rig_ok(viommu_domain_create(r->dev, &w->b), "b");
+	rig_ok(viommu_domain_create(r->dev, &w->idle), "idle");
+	rig_ok(viommu_attach_endpoint(w->a, EP1), "attach 1");
+	rig_ok(viommu_attach_endpoint(w->a, EP2), "attach 2");
+	rig_ok(viommu_attach_endpoint(w->b, EP3), "attach 3");
 	run_maps(r, w->a, w->pages, PER_DOMAIN, IOVA);
 	run_maps(r, w->b, w->pages + PER_DOMAIN * RIG_PAGE, PER_DOMAIN, IOVA);
 	run_maps(r, w->idle, w->pages + 2 * PER_DOMAIN * RIG_PAGE, PER_DOMAIN, IOVA);
@@ -249,17 +236,17 @@ static void test_needs_reset_replays_everything(void)
 	check_world(&r, &w);
 	sim_device_set_needs_reset(r.sim);
 	/* The next request finds the device stopped: reset, replay, then it goes through. */
-	ok(viommu_map(w.a, IOVA + 0x100000, rig_phys(extra), RIG_PAGE, RW),
+	rig_ok(viommu_map(w.a, IOVA + 0x100000, rig_phys(extra), RIG_PAGE, RW),
 	   "map after needs-reset");
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 1);
 	sim_device_get_stats(r.sim, &st);
 	CU_ASSERT_EQUAL(st.starts, 2);
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 0x100000, extra));
-	ok(viommu_unmap(w.a, IOVA + 0x100000, RIG_PAGE), "unmap extra");
+	rig_ok(viommu_unmap(w.a, IOVA + 0x100000, RIG_PAGE), "unmap extra");
 	check_world(&r, &w);
 
 	/* The same by hand. */
-	ok(viommu_reset(r.dev), "viommu_reset");
+	rig_ok(viommu_reset(r.dev), "viommu_reset");
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 2);
 	check_world(&r, &w);
 	rig_close(&r);
@@ -277,7 +264,7 @@ static void test_needs_reset_during_attach(void)
 	rig_open_default(&r, false);
 	build_world(&r, &w);
 	sim_device_set_needs_reset(r.sim);
-	ok(viommu_attach_endpoint(w.b, EP4), "attach during needs-reset");
+	rig_ok(viommu_attach_endpoint(w.b, EP4), "attach during needs-reset");
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 1);
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 4);
 	check_all_translate(&r, EP4, w.pages + PER_DOMAIN * RIG_PAGE, PER_DOMAIN, IOVA);
@@ -319,7 +306,7 @@ static void test_reset_with_requests_in_flight(void)
 	rig_open_default(&r, false);
 	dom = attached_domain(&r, EP1);
 	run_maps(&r, dom, pages, BATCH / 2, IOVA); /* the first half, to be unmapped */
-	ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
+	rig_ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
 	for (unsigned i = 0; i < BATCH / 2; i++)
 		viommu_batch_unmap(b, dom, IOVA + i * RIG_PAGE, RIG_PAGE);
 	for (unsigned i = BATCH / 2; i < BATCH; i++)
@@ -329,7 +316,7 @@ static void test_reset_with_requests_in_flight(void)
 	sim_device_set_delay(r.sim, UINT32_MAX);
 	CU_ASSERT_EQUAL(viommu_batch_submit(b), 0);
 	sim_device_set_delay(r.sim, 0);
-	ok(viommu_reset(r.dev), "reset");
+	rig_ok(viommu_reset(r.dev), "reset");
 	CU_ASSERT_EQUAL(viommu_batch_poll(b), 0);
 	for (unsigned i = 0; i < BATCH; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
@@ -354,7 +341,7 @@ static void test_deverr_storm_resets(void)
 
 	rig_open_default(&r, false);
 	dom = attached_domain(&r, EP1);
-	ok(viommu_batch_create(r.dev, N, 0, &b), "batch");
+	rig_ok(viommu_batch_create(r.dev, N, 0, &b), "batch");
 	for (unsigned i = 0; i < N; i++)
 		viommu_batch_map(b, dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
 				 RIG_PAGE, RW);
@@ -387,22 +374,22 @@ static void test_timeout_then_manual_reset(void)
 
 	rig_open(&r, NULL, &o);
 	dom = attached_domain(&r, EP1);
-	ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map");
 	sim_device_set_delay(r.sim, UINT32_MAX);
-	expect(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW),
+	rig_expect(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW),
 	       -ETIMEDOUT, "map on a silent device");
 	st = rig_stats(&r);
 	CU_ASSERT(st.timeouts >= 1);
 	CU_ASSERT_EQUAL(st.resets, 1);
-	expect(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages), RIG_PAGE, RW), -EIO,
+	rig_expect(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages), RIG_PAGE, RW), -EIO,
 	       "after a failed recovery");
 	/* The shadow kept the first mapping and not the timed-out one. */
 	CU_ASSERT_EQUAL(st.mappings, 1);
 	sim_device_set_delay(r.sim, 0);
-	ok(viommu_reset(r.dev), "reset");
+	rig_ok(viommu_reset(r.dev), "reset");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
-	ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW), "map now");
+	rig_ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW), "map now");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
 	rig_close(&r);
 	rig_free_pages(pages);
@@ -419,7 +406,7 @@ static void test_event_queue_full(void)
 	unsigned delivered = 0;
 
 	rig_open_default(&r, false);
-	ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
 	sim_device_set_eventq_full(r.sim, true);
 	CU_ASSERT_EQUAL(rig_dma_read(&r, EP1, IOVA, &byte, 1), -EFAULT);
 	sim_device_get_stats(r.sim, &st);
@@ -634,7 +621,7 @@ static void test_second_owner_is_refused(void)
 	pid_t child;
 
 	make_run_dir();
-	ok(uvi_owner_acquire(addr, &owner), "owner");
+	rig_ok(uvi_owner_acquire(addr, &owner), "owner");
 	snprintf(pid_text, sizeof(pid_text), "pid %d", (int)getpid());
 	child = fork();
 	CU_ASSERT_FATAL(child >= 0);
@@ -665,11 +652,11 @@ static void test_auto_access_names_the_fix(void)
 		 "'%s/bus/pci/drivers/uio_pci_generic'", root, root);
 	CU_ASSERT_EQUAL_FATAL(system(path), 0);
 	uvi_sysfs_root = root;
-	expect(viommu_open(&o, &dev), -ENODEV, "auto, no driver");
+	rig_expect(viommu_open(&o, &dev), -ENODEV, "auto, no driver");
 	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(),
 				      "uviommu-info bind 0000:00:07.0 --driver uio"));
 	o.access = "carrier-pigeon";
-	expect(viommu_open(&o, &dev), -EINVAL, "unknown access");
+	rig_expect(viommu_open(&o, &dev), -EINVAL, "unknown access");
 	uvi_sysfs_root = saved;
 	remove_dir(root);
 }

@@ -58,19 +58,6 @@
 /* Why a check is made on the software device only. */
 #define WHY_COUNTS "QEMU's device does not show its domain, mapping or request counts"
 
-static void ok(int rc, const char *what)
-{
-	CU_ASSERT_EQUAL(rig_check(rc, what), 0);
-}
-
-static void expect(int rc, int err, const char *what)
-{
-	if (rc != err)
-		fprintf(stderr, "%s: got %d, expected %d (%s)\n", what, rc, err,
-			viommu_last_error());
-	CU_ASSERT_EQUAL(rc, err);
-}
-
 /* ---- open ---- */
 
 static void open_info(bool packed)
@@ -79,7 +66,7 @@ static void open_info(bool packed)
 	struct rig r;
 
 	rig_open_default(&r, packed);
-	ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
 	CU_ASSERT_STRING_EQUAL(info.access, rig_access());
 	CU_ASSERT_STRING_EQUAL(info.ring, packed ? "packed" : "split");
 	CU_ASSERT_EQUAL(info.granule, 4096);
@@ -114,12 +101,12 @@ static void test_open_default_sim(void)
 	struct viommu_domain *dom;
 	struct viommu_dev *dev;
 
-	ok(viommu_open(&o, &dev), "open");
-	ok(viommu_get_info(dev, &info), "info");
+	rig_ok(viommu_open(&o, &dev), "open");
+	rig_ok(viommu_get_info(dev, &info), "info");
 	CU_ASSERT_STRING_EQUAL(info.device, "0000:00:02.0");
-	ok(viommu_domain_create(dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), "map");
+	rig_ok(viommu_domain_create(dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), "map");
 	viommu_close(dev);
 	viommu_close(NULL);
 
@@ -153,10 +140,10 @@ static void input_range_errnos(struct viommu_domain *dom, uint64_t p, uint64_t e
 				"the device's input range covers all 64 bits");
 		return;
 	}
-	expect(viommu_map(dom, end + 1, p, RIG_PAGE, RW), -ERANGE, "input range");
-	expect(viommu_map(dom, end + 1 - RIG_PAGE, p, 2 * RIG_PAGE, RW), -ERANGE,
+	rig_expect(viommu_map(dom, end + 1, p, RIG_PAGE, RW), -ERANGE, "input range");
+	rig_expect(viommu_map(dom, end + 1 - RIG_PAGE, p, 2 * RIG_PAGE, RW), -ERANGE,
 	       "input range end");
-	expect(viommu_unmap(dom, end + 1, RIG_PAGE), -ERANGE, "unmap input range");
+	rig_expect(viommu_unmap(dom, end + 1, RIG_PAGE), -ERANGE, "unmap input range");
 }
 
 static void test_validation_errnos(void)
@@ -169,38 +156,38 @@ static void test_validation_errnos(void)
 	struct rig r;
 
 	open_small_input_range(&r);
-	ok(viommu_get_info(r.dev, &info), "info");
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_map(dom, IOVA, p, RIG_PAGE, RW), "map");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_map(dom, IOVA, p, RIG_PAGE, RW), "map");
 	requests = rig_stats(&r).requests;
 
-	expect(viommu_map(dom, IOVA + 0x10000, p, 0, RW), -EINVAL, "len 0");
-	expect(viommu_map(dom, UINT64_MAX - 0xfff, p, 0x2000, RW), -EINVAL, "iova wraps");
-	expect(viommu_map(dom, IOVA + 0x10000, UINT64_MAX - 0xfff, 0x2000, RW), -EINVAL,
+	rig_expect(viommu_map(dom, IOVA + 0x10000, p, 0, RW), -EINVAL, "len 0");
+	rig_expect(viommu_map(dom, UINT64_MAX - 0xfff, p, 0x2000, RW), -EINVAL, "iova wraps");
+	rig_expect(viommu_map(dom, IOVA + 0x10000, UINT64_MAX - 0xfff, 0x2000, RW), -EINVAL,
 	       "phys wraps");
-	expect(viommu_map(dom, IOVA + 0x10000, p, RIG_PAGE, 1u << 5), -EINVAL, "flags");
-	expect(viommu_map(dom, IOVA + 0x10800, p, RIG_PAGE, RW), -EINVAL, "iova align");
-	expect(viommu_map(dom, IOVA + 0x10000, p + 0x800, RIG_PAGE, RW), -EINVAL, "phys align");
-	expect(viommu_map(dom, IOVA + 0x10000, p, 0x800, RW), -EINVAL, "len align");
+	rig_expect(viommu_map(dom, IOVA + 0x10000, p, RIG_PAGE, 1u << 5), -EINVAL, "flags");
+	rig_expect(viommu_map(dom, IOVA + 0x10800, p, RIG_PAGE, RW), -EINVAL, "iova align");
+	rig_expect(viommu_map(dom, IOVA + 0x10000, p + 0x800, RIG_PAGE, RW), -EINVAL, "phys align");
+	rig_expect(viommu_map(dom, IOVA + 0x10000, p, 0x800, RW), -EINVAL, "len align");
 	input_range_errnos(dom, p, info.input_end);
-	expect(viommu_map(dom, IOVA, p + RIG_PAGE, RIG_PAGE, RW), -EEXIST, "existing");
-	expect(viommu_map(dom, IOVA - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EEXIST, "overlap");
-	expect(viommu_map(dom, MSI_START, p, RIG_PAGE, RW), -EACCES, "reserved");
-	expect(viommu_map(dom, MSI_START - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EACCES,
+	rig_expect(viommu_map(dom, IOVA, p + RIG_PAGE, RIG_PAGE, RW), -EEXIST, "existing");
+	rig_expect(viommu_map(dom, IOVA - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EEXIST, "overlap");
+	rig_expect(viommu_map(dom, MSI_START, p, RIG_PAGE, RW), -EACCES, "reserved");
+	rig_expect(viommu_map(dom, MSI_START - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EACCES,
 	       "reserved overlap");
 
 	/* An in-flight mapping counts: the second add of a batch sees the first. */
-	ok(viommu_batch_create(r.dev, 4, 0, &b), "batch");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b), "batch");
 	CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + 0x20000, p, 2 * RIG_PAGE, RW), 0);
-	expect(viommu_batch_map(b, dom, IOVA + 0x21000, p, RIG_PAGE, RW), -EEXIST, "in flight");
-	expect(viommu_batch_unmap(b, dom, IOVA + 0x20000, RIG_PAGE), -EXDEV, "split in flight");
+	rig_expect(viommu_batch_map(b, dom, IOVA + 0x21000, p, RIG_PAGE, RW), -EEXIST, "in flight");
+	rig_expect(viommu_batch_unmap(b, dom, IOVA + 0x20000, RIG_PAGE), -EXDEV, "split in flight");
 	CU_ASSERT_EQUAL(viommu_batch_count(b), 1);
-	ok(viommu_batch_run(b), "batch run");
+	rig_ok(viommu_batch_run(b), "batch run");
 	viommu_batch_destroy(b);
 
-	expect(viommu_unmap(dom, IOVA + 0x20000, RIG_PAGE), -EXDEV, "split");
-	expect(viommu_unmap(dom, IOVA + 0x21000, 2 * RIG_PAGE), -EXDEV, "split end");
+	rig_expect(viommu_unmap(dom, IOVA + 0x20000, RIG_PAGE), -EXDEV, "split");
+	rig_expect(viommu_unmap(dom, IOVA + 0x21000, 2 * RIG_PAGE), -EXDEV, "split end");
 	/* The driver sent none of these. */
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, requests + 1);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
@@ -208,16 +195,16 @@ static void test_validation_errnos(void)
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 0x21000 + 16, pages + RIG_PAGE));
 
 	/* Unmapping nothing succeeds without a request (5.13.6.6 example 1). */
-	ok(viommu_unmap(dom, IOVA + 0x40000, 16 * RIG_PAGE), "unmap nothing");
+	rig_ok(viommu_unmap(dom, IOVA + 0x40000, 16 * RIG_PAGE), "unmap nothing");
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, requests + 1);
 
 	/* A destroyed domain. */
-	ok(viommu_domain_create(r.dev, &gone), "domain 2");
+	rig_ok(viommu_domain_create(r.dev, &gone), "domain 2");
 	viommu_domain_destroy(gone);
-	expect(viommu_map(gone, IOVA, p, RIG_PAGE, RW), -ENOENT, "destroyed map");
-	expect(viommu_unmap(gone, IOVA, RIG_PAGE), -ENOENT, "destroyed unmap");
-	expect(viommu_attach_endpoint(gone, EP2), -ENOENT, "destroyed attach");
-	expect(viommu_map(NULL, IOVA, p, RIG_PAGE, RW), -EINVAL, "NULL domain");
+	rig_expect(viommu_map(gone, IOVA, p, RIG_PAGE, RW), -ENOENT, "destroyed map");
+	rig_expect(viommu_unmap(gone, IOVA, RIG_PAGE), -ENOENT, "destroyed unmap");
+	rig_expect(viommu_attach_endpoint(gone, EP2), -ENOENT, "destroyed attach");
+	rig_expect(viommu_map(NULL, IOVA, p, RIG_PAGE, RW), -EINVAL, "NULL domain");
 
 	/* What was there is still there. */
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 8, pages));
@@ -235,10 +222,10 @@ static void test_mmio_refused_without_feature(void)
 	rig_config(&cfg, false);
 	cfg.features &= ~F(VIRTIO_IOMMU_F_MMIO);
 	rig_open(&r, &cfg, NULL);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	expect(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_expect(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
 	       -EOPNOTSUPP, "MMIO without the feature");
-	ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE), "without MMIO");
+	rig_ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE), "without MMIO");
 	rig_close(&r);
 }
 
@@ -248,9 +235,9 @@ static void test_mmio_with_feature(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
 	   "MMIO with the feature");
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
@@ -266,18 +253,18 @@ static void map_before_attach(bool packed)
 	struct rig r;
 
 	rig_open_default(&r, packed);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
 	for (unsigned i = 0; i < 3; i++)
-		ok(viommu_map(dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE), RIG_PAGE,
+		rig_ok(viommu_map(dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE), RIG_PAGE,
 			      RW), "map");
-	ok(viommu_unmap(dom, IOVA + RIG_PAGE, RIG_PAGE), "unmap");
+	rig_ok(viommu_unmap(dom, IOVA + RIG_PAGE, RIG_PAGE), "unmap");
 	/* The device knows nothing yet: no request went out. */
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, 0);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 2);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 0, WHY_COUNTS);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 1, WHY_COUNTS);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
@@ -304,14 +291,14 @@ static void test_reattach_moves_endpoint(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &a), "domain a");
-	ok(viommu_domain_create(r.dev, &b), "domain b");
-	ok(viommu_map(a, IOVA, rig_phys(pa), RIG_PAGE, RW), "map a");
-	ok(viommu_map(b, IOVA + 0x10000, rig_phys(pb), RIG_PAGE, RW), "map b");
-	ok(viommu_attach_endpoint(a, EP1), "attach a");
+	rig_ok(viommu_domain_create(r.dev, &a), "domain a");
+	rig_ok(viommu_domain_create(r.dev, &b), "domain b");
+	rig_ok(viommu_map(a, IOVA, rig_phys(pa), RIG_PAGE, RW), "map a");
+	rig_ok(viommu_map(b, IOVA + 0x10000, rig_phys(pb), RIG_PAGE, RW), "map b");
+	rig_ok(viommu_attach_endpoint(a, EP1), "attach a");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pa));
 
-	ok(viommu_attach_endpoint(b, EP1), "move to b");
+	rig_ok(viommu_attach_endpoint(b, EP1), "move to b");
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pa));
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + 0x10000, pb));
 	/* a lost its last endpoint: the device dropped it, the shadow kept it. */
@@ -324,10 +311,10 @@ static void test_reattach_moves_endpoint(void)
 	 * a comes back with its mappings at its next attach (of EP2, which
 	 * cannot do DMA); EP1 then joins it, leaving b without endpoints.
 	 */
-	ok(viommu_attach_endpoint(a, EP2), "attach a again");
+	rig_ok(viommu_attach_endpoint(a, EP2), "attach a again");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 2, WHY_COUNTS);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
-	ok(viommu_attach_endpoint(a, EP1), "move back to a");
+	rig_ok(viommu_attach_endpoint(a, EP1), "move back to a");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pa));
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + 0x10000, pb));
 	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 1, WHY_COUNTS);
@@ -345,33 +332,33 @@ static void test_last_detach_forgets_domain(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach 1");
-	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
-	ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach 1");
+	rig_ok(viommu_attach_endpoint(dom, EP2), "attach 2");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map");
 	/* A detached endpoint is blocked; the domain lives on with the other one. */
-	ok(viommu_detach_endpoint(dom, EP1), "detach 1");
+	rig_ok(viommu_detach_endpoint(dom, EP1), "detach 1");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pages));
-	expect(viommu_detach_endpoint(dom, EP1), -ENOENT, "detach twice");
+	rig_expect(viommu_detach_endpoint(dom, EP1), -ENOENT, "detach twice");
 	/* Joining the live domain sends one ATTACH and no MAP: the device still has it. */
 	requests = rig_stats(&r).requests;
-	ok(viommu_attach_endpoint(dom, EP1), "attach 1 again");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach 1 again");
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, requests + 1);
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
 
-	ok(viommu_detach_endpoint(dom, EP2), "detach 2");
+	rig_ok(viommu_detach_endpoint(dom, EP2), "detach 2");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
-	ok(viommu_detach_endpoint(dom, EP1), "last detach");
+	rig_ok(viommu_detach_endpoint(dom, EP1), "last detach");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).domains == 0, WHY_COUNTS);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, pages));
 	/* Changes while nothing is attached go to the shadow only. */
-	ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW), "map");
+	rig_ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW), "map");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 2);
 
-	ok(viommu_attach_endpoint(dom, EP1), "attach again");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach again");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 2, WHY_COUNTS);
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
@@ -388,26 +375,26 @@ static void test_probe_reserved_regions(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_domain_create(r.dev, &other), "other");
-	expect(viommu_get_resv_regions(r.dev, EP1, regions, 4), -ENOENT, "not probed yet");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_domain_create(r.dev, &other), "other");
+	rig_expect(viommu_get_resv_regions(r.dev, EP1, regions, 4), -ENOENT, "not probed yet");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	CU_ASSERT_EQUAL(viommu_get_resv_regions(r.dev, EP1, regions, 4), 1);
 	CU_ASSERT_EQUAL(regions[0].start, MSI_START);
 	CU_ASSERT_EQUAL(regions[0].end, 0xfeefffffull);
 	CU_ASSERT_EQUAL(regions[0].subtype, VIOMMU_RESV_MSI);
 	CU_ASSERT_EQUAL(viommu_get_resv_regions(r.dev, EP1, NULL, 0), 1);
 
-	expect(viommu_map(dom, MSI_START + 0x1000, FAKE_PHYS, RIG_PAGE, RW), -EACCES,
+	rig_expect(viommu_map(dom, MSI_START + 0x1000, FAKE_PHYS, RIG_PAGE, RW), -EACCES,
 	       "map over MSI");
 	/* A domain without endpoints has no reserved set... */
-	ok(viommu_map(other, MSI_START, FAKE_PHYS, RIG_PAGE, RW), "map while unattached");
+	rig_ok(viommu_map(other, MSI_START, FAKE_PHYS, RIG_PAGE, RW), "map while unattached");
 	/* ...but an endpoint that reserves what it maps cannot join it. */
-	expect(viommu_attach_endpoint(other, EP1), -EACCES, "attach over MSI");
-	expect(viommu_attach_endpoint(other, EP2), -EACCES, "attach another over MSI");
+	rig_expect(viommu_attach_endpoint(other, EP1), -EACCES, "attach over MSI");
+	rig_expect(viommu_attach_endpoint(other, EP2), -EACCES, "attach another over MSI");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
-	ok(viommu_unmap(other, MSI_START, RIG_PAGE), "unmap");
-	ok(viommu_attach_endpoint(other, EP1), "attach now");
+	rig_ok(viommu_unmap(other, MSI_START, RIG_PAGE), "unmap");
+	rig_ok(viommu_attach_endpoint(other, EP1), "attach now");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
 	rig_close(&r);
 }
@@ -430,9 +417,9 @@ static void batch_partial_failure(bool packed)
 	rig_config(&cfg, packed);
 	cfg.iommu.max_mappings = BATCH - 1;
 	rig_open(&r, &cfg, NULL);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
 	for (unsigned i = 0; i < BATCH; i++)
 		CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + i * RIG_PAGE,
 						 rig_phys(pages + i * RIG_PAGE), RIG_PAGE, RW),
@@ -459,8 +446,8 @@ static void batch_partial_failure(bool packed)
 	CU_ASSERT_FATAL(bad >= 0);
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + (unsigned)bad * RIG_PAGE,
 				       pages + (unsigned)bad * RIG_PAGE));
-	expect(viommu_batch_status(b, BATCH), -EINVAL, "status past the end");
-	ok(viommu_batch_reset(b), "reset");
+	rig_expect(viommu_batch_status(b, BATCH), -EINVAL, "status past the end");
+	rig_ok(viommu_batch_reset(b), "reset");
 	CU_ASSERT_EQUAL(viommu_batch_count(b), 0);
 	viommu_batch_destroy(b);
 	rig_close(&r);
@@ -487,14 +474,14 @@ static void test_batch_one_notify(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
 	for (unsigned i = 0; i < BATCH; i++)
 		viommu_batch_map(b, dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
 				 RIG_PAGE, RW);
 	before = rig_stats(&r);
-	ok(viommu_batch_run(b), "run");
+	rig_ok(viommu_batch_run(b), "run");
 	after = rig_stats(&r);
 	CU_ASSERT_EQUAL(after.requests - before.requests, BATCH);
 	CU_ASSERT(after.notifies - before.notifies <= 1);
@@ -515,12 +502,12 @@ static void dependent_requests(bool packed)
 	struct rig r;
 
 	rig_open_default(&r, packed);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map 0");
-	ok(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages + 2 * RIG_PAGE), RIG_PAGE, RW),
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map 0");
+	rig_ok(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages + 2 * RIG_PAGE), RIG_PAGE, RW),
 	   "map 2");
-	ok(viommu_batch_create(r.dev, 8, 0, &b), "batch");
+	rig_ok(viommu_batch_create(r.dev, 8, 0, &b), "batch");
 	/* MAP then UNMAP of the same range: the UNMAP must not overtake the MAP. */
 	CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + 8 * RIG_PAGE,
 					 rig_phys(pages + 3 * RIG_PAGE), RIG_PAGE, RW), 0);
@@ -531,7 +518,7 @@ static void dependent_requests(bool packed)
 					 RIG_PAGE, RW), 3);
 	/* Two requests are held back at submit. */
 	CU_ASSERT_EQUAL(viommu_batch_submit(b), 2);
-	ok(viommu_batch_run(b), "run");
+	rig_ok(viommu_batch_run(b), "run");
 	for (unsigned i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
@@ -564,26 +551,26 @@ static void test_batches_do_not_race(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
-	ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
 	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
-	expect(viommu_batch_unmap(b2, dom, IOVA, RIG_PAGE), -EBUSY, "unmap of a pending map");
-	expect(viommu_unmap(dom, IOVA, RIG_PAGE), -EBUSY, "sync unmap of a pending map");
-	ok(viommu_batch_run(b1), "run 1");
+	rig_expect(viommu_batch_unmap(b2, dom, IOVA, RIG_PAGE), -EBUSY, "unmap of a pending map");
+	rig_expect(viommu_unmap(dom, IOVA, RIG_PAGE), -EBUSY, "sync unmap of a pending map");
+	rig_ok(viommu_batch_run(b1), "run 1");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b2, dom, IOVA - RIG_PAGE, 4 * RIG_PAGE), 0);
-	expect(viommu_batch_map(b1, dom, IOVA + RIG_PAGE, FAKE_PHYS + RIG_PAGE, RIG_PAGE, RW),
+	rig_expect(viommu_batch_map(b1, dom, IOVA + RIG_PAGE, FAKE_PHYS + RIG_PAGE, RIG_PAGE, RW),
 	       -EBUSY, "map inside a pending unmap");
-	ok(viommu_batch_run(b2), "run 2");
+	rig_ok(viommu_batch_run(b2), "run 2");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
 	/* Destroying a batch gives its unsent requests up and rolls the shadow back. */
-	ok(viommu_batch_reset(b1), "reset 1");
+	rig_ok(viommu_batch_reset(b1), "reset 1");
 	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
 	viommu_batch_destroy(b1);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map after destroy");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map after destroy");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
 	viommu_batch_destroy(b2);
 	rig_close(&r);
@@ -603,15 +590,15 @@ static void test_many_pending_unmaps(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	/* Pages 4j and 4j + 2 are mapped; UNMAP j covers pages 4j to 4j + 2, its hole 4j + 1. */
 	for (unsigned j = 0; j < N; j++) {
-		ok(viommu_map(dom, PAGE_IOVA(4 * j), FAKE_PHYS, RIG_PAGE, RW), "map 4j");
-		ok(viommu_map(dom, PAGE_IOVA(4 * j + 2), FAKE_PHYS, RIG_PAGE, RW), "map 4j + 2");
+		rig_ok(viommu_map(dom, PAGE_IOVA(4 * j), FAKE_PHYS, RIG_PAGE, RW), "map 4j");
+		rig_ok(viommu_map(dom, PAGE_IOVA(4 * j + 2), FAKE_PHYS, RIG_PAGE, RW), "map 4j + 2");
 	}
-	ok(viommu_batch_create(r.dev, N + 2, 0, &b1), "batch 1");
-	ok(viommu_batch_create(r.dev, 2, 0, &b2), "batch 2");
+	rig_ok(viommu_batch_create(r.dev, N + 2, 0, &b1), "batch 1");
+	rig_ok(viommu_batch_create(r.dev, 2, 0, &b2), "batch 2");
 	for (unsigned i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(4 * (i * 5 % N)),
 						   3 * RIG_PAGE), (int)i);
@@ -619,13 +606,13 @@ static void test_many_pending_unmaps(void)
 			N);
 	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, PAGE_IOVA(4 * 9 + 3), FAKE_PHYS, RIG_PAGE, RW),
 			N + 1);
-	expect(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 1), FAKE_PHYS, RIG_PAGE, RW), -EBUSY,
+	rig_expect(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 1), FAKE_PHYS, RIG_PAGE, RW), -EBUSY,
 	       "map in the hole of another batch's pending unmap");
 	CU_ASSERT_EQUAL(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 3), FAKE_PHYS, RIG_PAGE, RW),
 			0);
 	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 1); /* only the MAP in a hole waits */
-	ok(viommu_batch_run(b1), "run 1");
-	ok(viommu_batch_run(b2), "run 2");
+	rig_ok(viommu_batch_run(b1), "run 1");
+	rig_ok(viommu_batch_run(b2), "run 2");
 	for (unsigned i = 0; i < N + 2; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b1, i), 0);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 3);
@@ -649,28 +636,28 @@ static void test_gapless_pending_unmaps(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	for (unsigned j = 0; j < 4; j++)
-		ok(viommu_map(dom, PAGE_IOVA(j), FAKE_PHYS, RIG_PAGE, RW), "map page j");
-	ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
-	ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
+		rig_ok(viommu_map(dom, PAGE_IOVA(j), FAKE_PHYS, RIG_PAGE, RW), "map page j");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(0), 2 * RIG_PAGE), 0);
-	expect(viommu_batch_unmap(b2, dom, PAGE_IOVA(1), 2 * RIG_PAGE), -EBUSY,
+	rig_expect(viommu_batch_unmap(b2, dom, PAGE_IOVA(1), 2 * RIG_PAGE), -EBUSY,
 	       "unmap across another batch's gapless pending unmap");
-	expect(viommu_batch_map(b2, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), -EEXIST,
+	rig_expect(viommu_batch_map(b2, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), -EEXIST,
 	       "map over a mapping another batch is unmapping");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(1), 3 * RIG_PAGE), 1);
 	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 1); /* the second waits for the first */
-	ok(viommu_batch_run(b1), "run 1");
+	rig_ok(viommu_batch_run(b1), "run 1");
 	CU_ASSERT_EQUAL(viommu_batch_status(b1, 0), 0);
 	CU_ASSERT_EQUAL(viommu_batch_status(b1, 1), 0);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	/* Nothing pending any more: batch 2 may use the range again. */
-	ok(viommu_batch_reset(b2), "reset 2");
+	rig_ok(viommu_batch_reset(b2), "reset 2");
 	CU_ASSERT_EQUAL(viommu_batch_map(b2, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), 0);
-	ok(viommu_batch_run(b2), "run 2");
+	rig_ok(viommu_batch_run(b2), "run 2");
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
 	viommu_batch_destroy(b1);
 	viommu_batch_destroy(b2);
@@ -691,11 +678,11 @@ static void test_queue_full_back_pressure(void)
 	struct rig r;
 
 	rig_open_opts(&r, false, &o);
-	ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
 	CU_ASSERT_EQUAL(info.request_queue_size, 8);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_batch_create(r.dev, N, 0, &b), "batch");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_batch_create(r.dev, N, 0, &b), "batch");
 	for (unsigned i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + i * RIG_PAGE,
 						 rig_phys(pages + i * RIG_PAGE), RIG_PAGE, RW),
@@ -729,19 +716,19 @@ static uint64_t unmap_whole(struct rig *r, struct viommu_domain *dom, uint8_t *p
 	struct viommu_batch *b;
 	uint64_t before, sim_before = 0;
 
-	ok(viommu_batch_create(r->dev, BATCH, flags, &b), "batch");
+	rig_ok(viommu_batch_create(r->dev, BATCH, flags, &b), "batch");
 	for (unsigned i = 0; i < BATCH; i++)
 		viommu_batch_map(b, dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
 				 RIG_PAGE, RW);
-	ok(viommu_batch_run(b), "maps");
-	ok(viommu_batch_reset(b), "reset");
+	rig_ok(viommu_batch_run(b), "maps");
+	rig_ok(viommu_batch_reset(b), "reset");
 	CU_ASSERT_TRUE(rig_translates(r, EP1, last, last_page));
 	before = rig_stats(r).requests;
 	if (rig_is_sim())
 		sim_before = rig_sim_stats(r).requests;
 	for (unsigned i = 0; i < BATCH; i++)
 		CU_ASSERT_EQUAL(viommu_batch_unmap(b, dom, IOVA + i * RIG_PAGE, RIG_PAGE), (int)i);
-	ok(viommu_batch_run(b), "unmaps");
+	rig_ok(viommu_batch_run(b), "unmaps");
 	for (unsigned i = 0; i < BATCH; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b, i), 0);
 	CU_ASSERT_FALSE(rig_translates(r, EP1, last, last_page));
@@ -761,8 +748,8 @@ static void unmap_coalescing(bool packed)
 	struct rig r;
 
 	rig_open_default(&r, packed);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	CU_ASSERT_EQUAL(unmap_whole(&r, dom, pages, 0), BATCH);
 	CU_ASSERT_EQUAL(unmap_whole(&r, dom, pages, VIOMMU_BATCH_COALESCE_UNMAP), 1);
 	rig_close(&r);
@@ -807,9 +794,9 @@ static void fault_events(bool packed)
 	struct rig r;
 
 	rig_open_default(&r, packed);
-	ok(viommu_set_fault_handler(r.dev, EP1, on_fault, &s1), "handler 1");
-	ok(viommu_set_fault_handler(r.dev, EP2, on_fault, &s2), "handler 2");
-	ok(viommu_set_default_fault_handler(r.dev, on_fault, &sd), "default");
+	rig_ok(viommu_set_fault_handler(r.dev, EP1, on_fault, &s1), "handler 1");
+	rig_ok(viommu_set_fault_handler(r.dev, EP2, on_fault, &s2), "handler 2");
+	rig_ok(viommu_set_default_fault_handler(r.dev, on_fault, &sd), "default");
 
 	/* An endpoint never attached, bypass = 0: refused, reported to its handler. */
 	rig_probe_read(&r, EP1, IOVA);
@@ -822,10 +809,10 @@ static void fault_events(bool packed)
 	CU_ASSERT(s1.last.reason == VIOMMU_FAULT_REASON_DOMAIN ||
 		  s1.last.reason == VIOMMU_FAULT_REASON_UNKNOWN);
 
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_attach_endpoint(dom, EP1), "attach 1");
-	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, VIOMMU_MAP_READ), "map read-only");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach 1");
+	rig_ok(viommu_attach_endpoint(dom, EP2), "attach 2");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, VIOMMU_MAP_READ), "map read-only");
 
 	/* A write into a read-only mapping: the endpoint's handler, not another's. */
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + 0x40, page));
@@ -839,7 +826,7 @@ static void fault_events(bool packed)
 	CU_ASSERT_EQUAL(s1.last.address, IOVA + 0x40);
 
 	/* Removing a handler sends its endpoint's faults to the default one. */
-	ok(viommu_set_fault_handler(r.dev, EP1, NULL, NULL), "remove handler 1");
+	rig_ok(viommu_set_fault_handler(r.dev, EP1, NULL, NULL), "remove handler 1");
 	rig_probe_read(&r, EP1, IOVA + 0x10000);
 	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 1);
 	CU_ASSERT_EQUAL(sd.calls, 1);
@@ -850,7 +837,7 @@ static void fault_events(bool packed)
 	CU_ASSERT_EQUAL(s1.calls, 2);
 
 	/* A detached endpoint (its domain lives on with EP2): reason DOMAIN. */
-	ok(viommu_detach_endpoint(dom, EP1), "detach 1");
+	rig_ok(viommu_detach_endpoint(dom, EP1), "detach 1");
 	rig_probe_read(&r, EP1, IOVA);
 	CU_ASSERT_EQUAL(viommu_poll_events(r.dev, 0), 1);
 	CU_ASSERT_EQUAL(sd.calls, 2);
@@ -894,9 +881,9 @@ static void test_event_thread(void)
 	time_t deadline;
 
 	rig_open_default(&r, false);
-	ok(viommu_set_default_fault_handler(r.dev, count_fault, &calls), "default");
-	ok(viommu_start_event_thread(r.dev, 100), "start");
-	expect(viommu_start_event_thread(r.dev, 100), -EALREADY, "start twice");
+	rig_ok(viommu_set_default_fault_handler(r.dev, count_fault, &calls), "default");
+	rig_ok(viommu_start_event_thread(r.dev, 100), "start");
+	rig_expect(viommu_start_event_thread(r.dev, 100), -EALREADY, "start twice");
 	rig_probe_read(&r, EP1, IOVA);
 	deadline = time(NULL) + RIG_WAIT_LIMIT_S;
 	while (!__atomic_load_n(&calls, __ATOMIC_ACQUIRE) && time(NULL) < deadline) {
@@ -925,7 +912,7 @@ static void test_bypass_blocks_unattached(void)
 	rig_close(&r);
 
 	rig_open_opts(&r, false, &keep);
-	ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
 	if (rig_is_sim()) {
 		/* A new device keeps its 1: untranslated access to all memory, and info says so. */
 		CU_ASSERT_EQUAL(info.bypass, 1);
@@ -959,7 +946,7 @@ static void test_bypass_without_bypass_config(void)
 	cfg.features &= ~F(VIRTIO_IOMMU_F_BYPASS_CONFIG);
 	cfg.iommu.bypass_default = false;
 	rig_open(&r, &cfg, NULL);
-	ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
 	CU_ASSERT_TRUE(info.unattached_blocked);
 	CU_ASSERT_PTR_NOT_NULL(strstr(info.isolation, "no BYPASS_CONFIG"));
 	rig_close(&r);
@@ -973,7 +960,7 @@ static void test_split_ring_flag(void)
 	struct rig r;
 
 	rig_open_opts(&r, true, &o);
-	ok(viommu_get_info(r.dev, &info), "info");
+	rig_ok(viommu_get_info(r.dev, &info), "info");
 	CU_ASSERT_STRING_EQUAL(info.ring, "split");
 	CU_ASSERT_FALSE(info.features_negotiated & F(VIRTIO_F_EVENT_IDX));
 	CU_ASSERT((info.features_offered & F(VIRTIO_F_RING_PACKED)) != 0);
@@ -990,16 +977,16 @@ static void test_attach_replay_failure_leaves_endpoint_detached(void)
 	rig_config(&cfg, false);
 	cfg.iommu.max_mappings = 2;
 	rig_open(&r, &cfg, NULL);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
 	for (unsigned i = 0; i < 4; i++)
-		ok(viommu_map(dom, IOVA + i * RIG_PAGE, FAKE_PHYS + i * RIG_PAGE, RIG_PAGE, RW),
+		rig_ok(viommu_map(dom, IOVA + i * RIG_PAGE, FAKE_PHYS + i * RIG_PAGE, RIG_PAGE, RW),
 		   "map");
-	expect(viommu_attach_endpoint(dom, EP1), -ENOMEM, "attach");
+	rig_expect(viommu_attach_endpoint(dom, EP1), -ENOMEM, "attach");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 0);
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 0);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 4);
-	ok(viommu_unmap(dom, IOVA, 2 * RIG_PAGE), "unmap half");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_unmap(dom, IOVA, 2 * RIG_PAGE), "unmap half");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).mappings, 2);
 	rig_close(&r);
 }
@@ -1013,11 +1000,11 @@ static void test_destroyed_domain_fails_pending_requests(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_domain_create(r.dev, &keep), "keep");
-	ok(viommu_attach_endpoint(dom, EP2), "attach");
-	ok(viommu_attach_endpoint(keep, EP1), "attach keep");
-	ok(viommu_batch_create(r.dev, 4, 0, &b), "batch");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_domain_create(r.dev, &keep), "keep");
+	rig_ok(viommu_attach_endpoint(dom, EP2), "attach");
+	rig_ok(viommu_attach_endpoint(keep, EP1), "attach keep");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b), "batch");
 	CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
 	CU_ASSERT_EQUAL(viommu_batch_map(b, keep, IOVA, rig_phys(page), RIG_PAGE, RW), 1);
 	CU_ASSERT_EQUAL(viommu_batch_status(b, 0), -EINPROGRESS);
@@ -1047,23 +1034,23 @@ static void test_domain_ids_within_range(void)
 	cfg.iommu.domain_start = 5;
 	cfg.iommu.domain_end = 6;
 	rig_open(&r, &cfg, NULL);
-	ok(viommu_domain_create(r.dev, &a), "a");
-	ok(viommu_domain_create(r.dev, &b), "b");
+	rig_ok(viommu_domain_create(r.dev, &a), "a");
+	rig_ok(viommu_domain_create(r.dev, &b), "b");
 	CU_ASSERT_EQUAL(viommu_domain_id(a), 5);
 	CU_ASSERT_EQUAL(viommu_domain_id(b), 6);
-	expect(viommu_domain_create(r.dev, &c), -ENOSPC, "range exhausted");
-	ok(viommu_attach_endpoint(b, EP1), "attach b");
+	rig_expect(viommu_domain_create(r.dev, &c), -ENOSPC, "range exhausted");
+	rig_ok(viommu_attach_endpoint(b, EP1), "attach b");
 	viommu_domain_destroy(a);
-	ok(viommu_domain_create(r.dev, &c), "c");
+	rig_ok(viommu_domain_create(r.dev, &c), "c");
 	CU_ASSERT_EQUAL(viommu_domain_id(c), 5);
-	ok(viommu_attach_endpoint(c, EP2), "attach c");
+	rig_ok(viommu_attach_endpoint(c, EP2), "attach c");
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 2);
 	/* Destroying an attached domain detaches its endpoints on the device. */
 	viommu_domain_destroy(b);
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 1);
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
 	CU_ASSERT_EQUAL(rig_stats(&r).domains, 1);
-	ok(viommu_domain_create(r.dev, &d), "d");
+	rig_ok(viommu_domain_create(r.dev, &d), "d");
 	CU_ASSERT_EQUAL(viommu_domain_id(d), 6);
 	rig_close(&r);
 }
@@ -1076,10 +1063,10 @@ static void test_destroyed_domain_blocks_its_endpoints(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
-	ok(viommu_attach_endpoint(dom, EP1), "attach");
-	ok(viommu_attach_endpoint(dom, EP2), "attach 2");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_attach_endpoint(dom, EP2), "attach 2");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
 	viommu_domain_destroy(dom);
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 0);
@@ -1112,14 +1099,14 @@ static void test_attach_by_pci_address_topology(void)
 	/* From the topology: 00:03.0 is endpoint 0x100 + 0x18. */
 	o.topology_path = path;
 	rig_open(&r, NULL, &o);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
-	ok(viommu_attach(dom, nic), "attach 00:03.0");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
+	rig_ok(viommu_attach(dom, nic), "attach 00:03.0");
 	CU_ASSERT_TRUE(rig_translates(&r, 0x118, IOVA, page));
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
-	expect(viommu_attach(dom, iommu), -ENODEV, "the IOMMU itself");
-	expect(viommu_attach(dom, outside), -ENOENT, "not behind it");
-	ok(viommu_detach(dom, nic), "detach 00:03.0");
+	rig_expect(viommu_attach(dom, iommu), -ENODEV, "the IOMMU itself");
+	rig_expect(viommu_attach(dom, outside), -ENOENT, "not behind it");
+	rig_ok(viommu_detach(dom, nic), "detach 00:03.0");
 	CU_ASSERT_FALSE(rig_translates(&r, 0x118, IOVA, page));
 	rig_close(&r);
 	unlink(path);
@@ -1140,17 +1127,17 @@ static void test_attach_by_pci_address(void)
 	struct rig r;
 
 	rig_open_default(&r, false);
-	ok(viommu_domain_create(r.dev, &dom), "domain");
-	ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
-	ok(viommu_attach(dom, fn), "attach by address");
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "map");
+	rig_ok(viommu_attach(dom, fn), "attach by address");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 1);
 	if (!rig_is_sim()) {
 		/* Only a topology says so (on the sim: the case above). */
-		expect(viommu_attach(dom, iommu), -ENODEV, "the IOMMU itself");
-		expect(viommu_attach(dom, outside), -ENOENT, "not behind it");
+		rig_expect(viommu_attach(dom, iommu), -ENODEV, "the IOMMU itself");
+		rig_expect(viommu_attach(dom, outside), -ENOENT, "not behind it");
 	}
-	ok(viommu_detach(dom, fn), "detach by address");
+	rig_ok(viommu_detach(dom, fn), "detach by address");
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA, page));
 	rig_close(&r);
 	rig_free_pages(page);
