@@ -389,7 +389,8 @@ static void test_timeout_then_manual_reset(void)
 	rig_ok(viommu_reset(r.dev), "reset");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, pages));
 	CU_ASSERT_FALSE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
-	rig_ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW), "map now");
+	rig_ok(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW),
+	       "map now");
 	CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
 	rig_close(&r);
 	rig_free_pages(pages);

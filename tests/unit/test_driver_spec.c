@@ -255,8 +255,8 @@ static void map_before_attach(bool packed)
 	rig_open_default(&r, packed);
 	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
 	for (unsigned i = 0; i < 3; i++)
-		rig_ok(viommu_map(dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE), RIG_PAGE,
-			      RW), "map");
+		rig_ok(viommu_map(dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
+				  RIG_PAGE, RW), "map");
 	rig_ok(viommu_unmap(dom, IOVA + RIG_PAGE, RIG_PAGE), "unmap");
 	/* The device knows nothing yet: no request went out. */
 	CU_ASSERT_EQUAL(rig_stats(&r).requests, 0);
@@ -595,7 +595,8 @@ static void test_many_pending_unmaps(void)
 	/* Pages 4j and 4j + 2 are mapped; UNMAP j covers pages 4j to 4j + 2, its hole 4j + 1. */
 	for (unsigned j = 0; j < N; j++) {
 		rig_ok(viommu_map(dom, PAGE_IOVA(4 * j), FAKE_PHYS, RIG_PAGE, RW), "map 4j");
-		rig_ok(viommu_map(dom, PAGE_IOVA(4 * j + 2), FAKE_PHYS, RIG_PAGE, RW), "map 4j + 2");
+		rig_ok(viommu_map(dom, PAGE_IOVA(4 * j + 2), FAKE_PHYS, RIG_PAGE, RW),
+		       "map 4j + 2");
 	}
 	rig_ok(viommu_batch_create(r.dev, N + 2, 0, &b1), "batch 1");
 	rig_ok(viommu_batch_create(r.dev, 2, 0, &b2), "batch 2");
@@ -606,7 +607,8 @@ static void test_many_pending_unmaps(void)
 			N);
 	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, PAGE_IOVA(4 * 9 + 3), FAKE_PHYS, RIG_PAGE, RW),
 			N + 1);
-	rig_expect(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 1), FAKE_PHYS, RIG_PAGE, RW), -EBUSY,
+	rig_expect(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 1), FAKE_PHYS, RIG_PAGE, RW),
+		   -EBUSY,
 	       "map in the hole of another batch's pending unmap");
 	CU_ASSERT_EQUAL(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 3), FAKE_PHYS, RIG_PAGE, RW),
 			0);
