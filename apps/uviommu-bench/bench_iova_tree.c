@@ -266,7 +266,7 @@ static bool run_fifo(struct viommu_iova_space *sp, double clock, double *p99)
 	for (unsigned r = 0; ok && r < ROUNDS; r++) {
 		unsigned oldest = r % LIVE;
 		uint32_t g = 1 + (uint32_t)(bench_iova_rng(&rng) % MAX_GRANULES);
-		uint64_t t0, t1, at;
+		uint64_t t0, t1, at = 0;
 
 		ok = !viommu_iova_free(sp, iova[oldest], granules[oldest] * G);
 		t0 = bench_wall_ns();
