@@ -173,6 +173,34 @@ static int poison_pool(struct rte_mempool *pool, uint64_t canary_pa)
 	return 0;
 }
 
+/*
+ * The app API for external memory: the secret page, once mapped with
+ * viommu_dpdk_map_extmem(), is reachable (port 0 sends it, no fault); once
+ * unmapped, it is blocked again (nothing leaves, port 0 faults).
+ */
+static void extmem(uint64_t secret_pa, struct rte_mempool *txbad_pool)
+{
+	struct viommu_dpdk_port_stats st;
+	uint64_t before;
+	unsigned all;
+
+	rte_delay_us(300000); /* the faults of the test before have all been reported */
+	if (!check(viommu_dpdk_map_extmem(secret_pa, PAGE) == 0, "extmem: map the secret page") ||
+	    !check(viommu_dpdk_get_port_stats(0, &st) == 0, "extmem: port 0 stats"))
+		return;
+	before = st.faults;
+	transmit(0, txbad_pool, SECRET, secret_pa);
+	check(receive(1, 1000, SECRET, &all) > 0, "extmem: mapped, port 1 receives the page");
+	rte_delay_us(200000); /* give the fault poller a chance to report what it should not */
+	check(viommu_dpdk_get_port_stats(0, &st) == 0 && st.faults == before,
+	      "extmem: mapped, port 0 does not fault");
+	if (!check(viommu_dpdk_unmap_extmem(secret_pa, PAGE) == 0, "extmem: unmap it"))
+		return;
+	transmit(0, txbad_pool, SECRET, secret_pa);
+	check(receive(1, 1000, SECRET, &all) == 0, "extmem: unmapped, nothing leaves again");
+	check(faults_since(0, before, &st) > 0, "extmem: unmapped, port 0 faults again");
+}
+
 int main(int argc, char **argv)
 {
 	struct rte_mempool *ok_pool, *txbad_pool, *rxbad_pool;
@@ -222,6 +250,7 @@ int main(int argc, char **argv)
 	check(tx_faults > 0, "tx: port 0 faulted");
 	check(st0.last_fault_iova >= secret_pa && st0.last_fault_iova < secret_pa + PAGE,
 	      "tx: the fault is at the secret page's address");
+	extmem(secret_pa, txbad_pool);
 
 	viommu_dpdk_get_port_stats(1, &st1);
 	rte_eth_dev_stop(1);
