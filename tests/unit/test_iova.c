@@ -27,6 +27,7 @@
 
 #include "cunit_main.h"
 #include "../../lib/iova/iova_internal.h"
+#include "splitmix.h"
 
 #define G 4096ull
 #define NG 4096u           /* granules in the model's space */
@@ -56,11 +57,7 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 static unsigned below(unsigned n)

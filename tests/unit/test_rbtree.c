@@ -15,6 +15,7 @@
 
 #include "cunit_main.h"
 #include "../../lib/common/rbtree.h"
+#include "splitmix.h"
 
 struct item {
 	struct uvi_rb_node rb;
@@ -26,16 +27,11 @@ struct item {
 
 #define ITEM(n) uvi_rb_entry(n, struct item, rb)
 
-/* splitmix64: deterministic, so that a failure reproduces. */
 static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 static uint32_t size_of(const struct uvi_rb_node *n)

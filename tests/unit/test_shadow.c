@@ -16,19 +16,15 @@
 
 #include "cunit_main.h"
 #include "../../drivers/iommu/shadow.h"
+#include "splitmix.h"
 
 #define MAX UINT64_MAX
 
-/* splitmix64: deterministic, so that a failure reproduces. */
 static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 static struct uvi_shadow *new_shadow(void)
