@@ -40,8 +40,22 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+/*
+ * A dict key from a PCI address: telemetry drops entries whose names hold
+ * anything but letters, digits, '_' and '/' (DPDK 22.11, telemetry_data.c),
+ * so "0000:00:03.0" becomes "port0"; the address is a value of its own.
+ */
+static void key_of(const struct uvi_dpdk_nic *n, unsigned i, char *key, size_t size)
+{
+	if (n->port >= 0)
+		snprintf(key, size, "port%d", n->port);
+	else
+		snprintf(key, size, "nic%u", i);
+}
+
 static int cmd_nics(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	char key[32];
 	unsigned i;
 
 	(void)cmd;
@@ -54,13 +68,16 @@ static int cmd_nics(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (!c)
 			return -1;
 		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_string(c, "device", n->name);
 		rte_tel_data_add_dict_int(c, "port", n->port);
 		rte_tel_data_add_dict_u64(c, "endpoint_id", n->endpoint_id);
 		rte_tel_data_add_dict_u64(c, "domain_id", n->dom ? viommu_domain_id(n->dom) : 0);
 		rte_tel_data_add_dict_u64(c, "attached", n->attached);
 		rte_tel_data_add_dict_u64(c, "faults", atomic_load(&n->faults));
 		rte_tel_data_add_dict_u64(c, "last_fault_iova", atomic_load(&n->last_fault_iova));
-		rte_tel_data_add_dict_container(d, n->name, c, 0);
+		key_of(n, i, key, sizeof(key));
+		if (rte_tel_data_add_dict_container(d, key, c, 0))
+			rte_tel_data_free(c);
 	}
 	return 0;
 }

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -201,6 +203,65 @@ static void extmem(uint64_t secret_pa, struct rte_mempool *txbad_pool)
 	check(faults_since(0, before, &st) > 0, "extmem: unmapped, port 0 faults again");
 }
 
+/*
+ * Ask this process's own telemetry socket (what dpdk-telemetry.py talks
+ * to) for cmd; the reply in buf. 0 on success.
+ */
+static int telemetry(const char *cmd, char *buf, size_t size)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0), rc = -1;
+	ssize_t n;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk_telemetry.v2",
+		 rte_eal_get_runtime_dir());
+	if (fd < 0)
+		return -1;
+	/* The server greets each client with a message of its own first. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    read(fd, buf, size) > 0 && write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd)) {
+		n = read(fd, buf, size - 1);
+		if (n > 0) {
+			buf[n] = 0;
+			rc = 0;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* The number after "key": in a telemetry reply, or -1. */
+static long long telemetry_value(const char *reply, const char *key)
+{
+	char pattern[64];
+	const char *at;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	at = strstr(reply, pattern);
+	return at ? strtoll(at + strlen(pattern), NULL, 10) : -1;
+}
+
+/* Telemetry reports what the API reports: the plugin's fault counter and both NICs. */
+static void check_telemetry(void)
+{
+	struct viommu_dpdk_stats st;
+	char reply[16384];
+
+	if (!check(telemetry("/uviommu/stats", reply, sizeof(reply)) == 0,
+		   "telemetry: /uviommu/stats answers") ||
+	    !check(viommu_dpdk_get_stats(&st) == 0, "telemetry: viommu_dpdk_get_stats"))
+		return;
+	check(telemetry_value(reply, "faults") == (long long)st.faults && st.faults > 0,
+	      "telemetry: the fault count is the API's");
+	check(telemetry_value(reply, "isolated") == 1, "telemetry: isolated");
+	if (!check(telemetry("/uviommu/nics", reply, sizeof(reply)) == 0,
+		   "telemetry: /uviommu/nics answers"))
+		return;
+	if (!check(strstr(reply, "\"port\":0") && strstr(reply, "\"port\":1"),
+		   "telemetry: both ports are listed"))
+		printf("telemetry reply: %s\n", reply);
+}
+
 int main(int argc, char **argv)
 {
 	struct rte_mempool *ok_pool, *txbad_pool, *rxbad_pool;
@@ -270,6 +331,7 @@ int main(int argc, char **argv)
 	check(rx_faults > 0, "rx: port 1 faulted");
 	check(st1.last_fault_iova >= canary_pa && st1.last_fault_iova < canary_pa + PAGE,
 	      "rx: the fault is at the canary page's address");
+	check_telemetry();
 
 	printf("ESCAPE positive_rx=%u tx_sent=%u tx_faults=%" PRIu64 " tx_escapes=%u "
 	       "tx_fault_iova=%#" PRIx64 " secret_pa=%#" PRIx64 " rx_frames=%u rx_faults=%"
