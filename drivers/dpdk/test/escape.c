@@ -20,6 +20,7 @@
  *
  *   UVIOMMU=... uviommu-dpdk-escape EAL_ARGS...
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -262,6 +263,32 @@ static void check_telemetry(void)
 		printf("telemetry reply: %s\n", reply);
 }
 
+/*
+ * The app API: tests/vm/check-dpdk runs this program with UVIOMMU listing
+ * port 0 only (mode=permissive), so the program isolates port 1 itself,
+ * before it starts. Everything after depends on it: port 1 receives only
+ * if it is attached to a domain that maps DPDK's memory.
+ */
+static bool isolate_port1(void)
+{
+	struct viommu_dpdk_stats st;
+	uint32_t before;
+
+	if (!check(viommu_dpdk_get_stats(&st) == 0, "isolate_port: stats"))
+		return false;
+	before = st.nics;
+	check(before == 1, "isolate_port: one NIC isolated by UVIOMMU=devices=[port 0]");
+	if (!check(viommu_dpdk_isolate_port(1) == 0, "isolate_port: port 1"))
+		return false;
+	check(viommu_dpdk_get_stats(&st) == 0 && st.nics == before + 1,
+	      "isolate_port: one more NIC isolated");
+	check(viommu_dpdk_isolate_port(1) == 0 && viommu_dpdk_get_stats(&st) == 0 &&
+	      st.nics == before + 1, "isolate_port: again, a no-op");
+	check(viommu_dpdk_isolate_device("not-an-address") == -EINVAL,
+	      "isolate_device: a malformed address is refused");
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct rte_mempool *ok_pool, *txbad_pool, *rxbad_pool;
@@ -274,7 +301,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "escape: rte_eal_init failed\n");
 		return 2;
 	}
-	if (!check(rte_eth_dev_count_avail() >= 2, "two ports"))
+	if (!check(rte_eth_dev_count_avail() >= 2, "two ports") || !isolate_port1())
 		return 1;
 	/* Two pages the NICs must never reach: plain anonymous memory, not DPDK's. */
 	pages = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
