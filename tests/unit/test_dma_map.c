@@ -135,7 +135,7 @@ static void test_refused_arguments(void)
 	rig_expect(viommu_dma_map(s.dma, pages, G, 0, &iova), -EINVAL, "no access");
 	rig_expect(viommu_dma_map(s.dma, pages, G, VIOMMU_MAP_MMIO, &iova), -EINVAL, "MMIO");
 	rig_expect(viommu_dma_map(s.dma, (void *)(UINTPTR_MAX - 10), 100, RW, &iova), -EINVAL,
-	       "wraps");
+	           "wraps");
 	rig_expect(viommu_dma_attach(s.dma, EP2, 65), -EINVAL, "65 address bits");
 	CU_ASSERT_EQUAL(dma_stats(&s).maps, 0);
 	CU_ASSERT_EQUAL(rig_sim_stats(&s.r).mappings, 0);
@@ -303,7 +303,7 @@ static void test_partly_failed_map_is_undone(void)
 	rig_ok(viommu_iova_get_stats(viommu_dma_iova_space(s.dma), &before), "stats");
 	sim_device_inject_status(s.r.sim, 1, VIRTIO_IOMMU_S_NOMEM);
 	rig_expect(viommu_dma_map(s.dma, viommu_mem_va(mem), 16 * G, RW, &iova), -ENOMEM,
-	       "a map whose first MAP fails");
+	           "a map whose first MAP fails");
 	CU_ASSERT_EQUAL(rig_sim_stats(&s.r).mappings, 0);
 	rig_ok(viommu_iova_flush_caches(viommu_dma_iova_space(s.dma)), "flush caches");
 	rig_ok(viommu_iova_get_stats(viommu_dma_iova_space(s.dma), &after), "stats");

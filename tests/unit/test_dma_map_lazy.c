@@ -204,7 +204,7 @@ static void test_out_of_space_flushes_the_queue(void)
 	rig_ok(viommu_dma_unmap(s.dma, iova[3], G), "lazy unmap");
 	CU_ASSERT_TRUE(rig_translates(&s.r, EP, iova[3], pages + 3 * G));
 	rig_ok(viommu_dma_map(s.dma, pages + WINDOW_PAGES * G, G, RW, &iova[WINDOW_PAGES]),
-	   "map into a full window");
+	       "map into a full window");
 	CU_ASSERT_EQUAL(iova[WINDOW_PAGES], iova[3]);
 	CU_ASSERT_TRUE(rig_translates(&s.r, EP, iova[3], pages + WINDOW_PAGES * G));
 	CU_ASSERT_EQUAL(dma_stats(&s).flushes, 1);

@@ -79,7 +79,7 @@ static void test_status_codes(void)
 		/* A failed MAP leaves nothing behind: the range is free again. */
 		sim_device_inject_status(r.sim, 1, status_table[i].status);
 		rig_expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), status_table[i].err,
-		       "MAP");
+		           "MAP");
 		CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
 		rig_ok(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), "MAP again");
 		/* A failed UNMAP leaves the mapping in place. */
@@ -87,7 +87,7 @@ static void test_status_codes(void)
 		rig_expect(viommu_unmap(dom, IOVA, RIG_PAGE), status_table[i].err, "UNMAP");
 		CU_ASSERT_TRUE(rig_translates(&r, EP1, IOVA, page));
 		rig_expect(viommu_map(dom, IOVA, rig_phys(page), RIG_PAGE, RW), -EEXIST,
-		       "still mapped");
+		           "still mapped");
 		rig_ok(viommu_unmap(dom, IOVA, RIG_PAGE), "UNMAP again");
 	}
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 0);
@@ -237,7 +237,7 @@ static void test_needs_reset_replays_everything(void)
 	sim_device_set_needs_reset(r.sim);
 	/* The next request finds the device stopped: reset, replay, then it goes through. */
 	rig_ok(viommu_map(w.a, IOVA + 0x100000, rig_phys(extra), RIG_PAGE, RW),
-	   "map after needs-reset");
+	       "map after needs-reset");
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 1);
 	sim_device_get_stats(r.sim, &st);
 	CU_ASSERT_EQUAL(st.starts, 2);
@@ -377,12 +377,12 @@ static void test_timeout_then_manual_reset(void)
 	rig_ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map");
 	sim_device_set_delay(r.sim, UINT32_MAX);
 	rig_expect(viommu_map(dom, IOVA + RIG_PAGE, rig_phys(pages + RIG_PAGE), RIG_PAGE, RW),
-	       -ETIMEDOUT, "map on a silent device");
+	           -ETIMEDOUT, "map on a silent device");
 	st = rig_stats(&r);
 	CU_ASSERT(st.timeouts >= 1);
 	CU_ASSERT_EQUAL(st.resets, 1);
 	rig_expect(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages), RIG_PAGE, RW), -EIO,
-	       "after a failed recovery");
+	           "after a failed recovery");
 	/* The shadow kept the first mapping and not the timed-out one. */
 	CU_ASSERT_EQUAL(st.mappings, 1);
 	sim_device_set_delay(r.sim, 0);

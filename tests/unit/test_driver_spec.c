@@ -142,7 +142,7 @@ static void input_range_errnos(struct viommu_domain *dom, uint64_t p, uint64_t e
 	}
 	rig_expect(viommu_map(dom, end + 1, p, RIG_PAGE, RW), -ERANGE, "input range");
 	rig_expect(viommu_map(dom, end + 1 - RIG_PAGE, p, 2 * RIG_PAGE, RW), -ERANGE,
-	       "input range end");
+	           "input range end");
 	rig_expect(viommu_unmap(dom, end + 1, RIG_PAGE), -ERANGE, "unmap input range");
 }
 
@@ -165,7 +165,7 @@ static void test_validation_errnos(void)
 	rig_expect(viommu_map(dom, IOVA + 0x10000, p, 0, RW), -EINVAL, "len 0");
 	rig_expect(viommu_map(dom, UINT64_MAX - 0xfff, p, 0x2000, RW), -EINVAL, "iova wraps");
 	rig_expect(viommu_map(dom, IOVA + 0x10000, UINT64_MAX - 0xfff, 0x2000, RW), -EINVAL,
-	       "phys wraps");
+	           "phys wraps");
 	rig_expect(viommu_map(dom, IOVA + 0x10000, p, RIG_PAGE, 1u << 5), -EINVAL, "flags");
 	rig_expect(viommu_map(dom, IOVA + 0x10800, p, RIG_PAGE, RW), -EINVAL, "iova align");
 	rig_expect(viommu_map(dom, IOVA + 0x10000, p + 0x800, RIG_PAGE, RW), -EINVAL, "phys align");
@@ -175,7 +175,7 @@ static void test_validation_errnos(void)
 	rig_expect(viommu_map(dom, IOVA - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EEXIST, "overlap");
 	rig_expect(viommu_map(dom, MSI_START, p, RIG_PAGE, RW), -EACCES, "reserved");
 	rig_expect(viommu_map(dom, MSI_START - RIG_PAGE, p, 2 * RIG_PAGE, RW), -EACCES,
-	       "reserved overlap");
+	           "reserved overlap");
 
 	/* An in-flight mapping counts: the second add of a batch sees the first. */
 	rig_ok(viommu_batch_create(r.dev, 4, 0, &b), "batch");
@@ -224,7 +224,7 @@ static void test_mmio_refused_without_feature(void)
 	rig_open(&r, &cfg, NULL);
 	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
 	rig_expect(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
-	       -EOPNOTSUPP, "MMIO without the feature");
+	           -EOPNOTSUPP, "MMIO without the feature");
 	rig_ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE), "without MMIO");
 	rig_close(&r);
 }
@@ -238,7 +238,7 @@ static void test_mmio_with_feature(void)
 	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
 	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	rig_ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
-	   "MMIO with the feature");
+	       "MMIO with the feature");
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 1, WHY_COUNTS);
 	rig_close(&r);
@@ -386,7 +386,7 @@ static void test_probe_reserved_regions(void)
 	CU_ASSERT_EQUAL(viommu_get_resv_regions(r.dev, EP1, NULL, 0), 1);
 
 	rig_expect(viommu_map(dom, MSI_START + 0x1000, FAKE_PHYS, RIG_PAGE, RW), -EACCES,
-	       "map over MSI");
+	           "map over MSI");
 	/* A domain without endpoints has no reserved set... */
 	rig_ok(viommu_map(other, MSI_START, FAKE_PHYS, RIG_PAGE, RW), "map while unattached");
 	/* ...but an endpoint that reserves what it maps cannot join it. */
@@ -506,7 +506,7 @@ static void dependent_requests(bool packed)
 	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
 	rig_ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map 0");
 	rig_ok(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages + 2 * RIG_PAGE), RIG_PAGE, RW),
-	   "map 2");
+	       "map 2");
 	rig_ok(viommu_batch_create(r.dev, 8, 0, &b), "batch");
 	/* MAP then UNMAP of the same range: the UNMAP must not overtake the MAP. */
 	CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + 8 * RIG_PAGE,
@@ -561,7 +561,7 @@ static void test_batches_do_not_race(void)
 	rig_ok(viommu_batch_run(b1), "run 1");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b2, dom, IOVA - RIG_PAGE, 4 * RIG_PAGE), 0);
 	rig_expect(viommu_batch_map(b1, dom, IOVA + RIG_PAGE, FAKE_PHYS + RIG_PAGE, RIG_PAGE, RW),
-	       -EBUSY, "map inside a pending unmap");
+	           -EBUSY, "map inside a pending unmap");
 	rig_ok(viommu_batch_run(b2), "run 2");
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
@@ -609,7 +609,7 @@ static void test_many_pending_unmaps(void)
 			N + 1);
 	rig_expect(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 1), FAKE_PHYS, RIG_PAGE, RW),
 		   -EBUSY,
-	       "map in the hole of another batch's pending unmap");
+	           "map in the hole of another batch's pending unmap");
 	CU_ASSERT_EQUAL(viommu_batch_map(b2, dom, PAGE_IOVA(4 * 13 + 3), FAKE_PHYS, RIG_PAGE, RW),
 			0);
 	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 1); /* only the MAP in a hole waits */
@@ -646,9 +646,9 @@ static void test_gapless_pending_unmaps(void)
 	rig_ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(0), 2 * RIG_PAGE), 0);
 	rig_expect(viommu_batch_unmap(b2, dom, PAGE_IOVA(1), 2 * RIG_PAGE), -EBUSY,
-	       "unmap across another batch's gapless pending unmap");
+	           "unmap across another batch's gapless pending unmap");
 	rig_expect(viommu_batch_map(b2, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), -EEXIST,
-	       "map over a mapping another batch is unmapping");
+	           "map over a mapping another batch is unmapping");
 	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(1), 3 * RIG_PAGE), 1);
 	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 1); /* the second waits for the first */
 	rig_ok(viommu_batch_run(b1), "run 1");
@@ -982,7 +982,7 @@ static void test_attach_replay_failure_leaves_endpoint_detached(void)
 	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
 	for (unsigned i = 0; i < 4; i++)
 		rig_ok(viommu_map(dom, IOVA + i * RIG_PAGE, FAKE_PHYS + i * RIG_PAGE, RIG_PAGE, RW),
-		   "map");
+		       "map");
 	rig_expect(viommu_attach_endpoint(dom, EP1), -ENOMEM, "attach");
 	CU_ASSERT_EQUAL(rig_stats(&r).endpoints_attached, 0);
 	CU_ASSERT_EQUAL(rig_sim_stats(&r).domains, 0);
