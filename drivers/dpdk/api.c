@@ -82,13 +82,19 @@ static int check_range(uint64_t iova, uint64_t len)
 	return 0;
 }
 
+/* What both external-memory calls need: isolation on, a granule-aligned range. */
+static int check_extmem(uint64_t iova, uint64_t len)
+{
+	int rc = need_isolation();
+
+	return rc ? rc : check_range(iova, len);
+}
+
 int viommu_dpdk_map_extmem(uint64_t iova, uint64_t len)
 {
 	struct uvi_dpdk_range r = { iova, len };
-	int rc = need_isolation();
+	int rc = check_extmem(iova, len);
 
-	if (!rc)
-		rc = check_range(iova, len);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&uvi_dpdk.lock);
@@ -103,10 +109,8 @@ int viommu_dpdk_map_extmem(uint64_t iova, uint64_t len)
 
 int viommu_dpdk_unmap_extmem(uint64_t iova, uint64_t len)
 {
-	int rc = need_isolation();
+	int rc = check_extmem(iova, len);
 
-	if (!rc)
-		rc = check_range(iova, len);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&uvi_dpdk.lock);
