@@ -146,6 +146,16 @@ static void fail_stuck(struct viommu_batch *b)
 					 "nothing in flight", b->n_added));
 }
 
+/*
+ * Before a step: wait for every request in flight when the batch has
+ * nothing left to queue, else for the first completion (it may free a
+ * slot or unblock a fenced request).
+ */
+void uvi_batch_await(struct viommu_batch *b)
+{
+	uvi_await(b->dev, b->n_added ? 1 : b->dev->inflight);
+}
+
 /* One round: reap, queue more. Returns completions reaped. */
 int uvi_batch_step_locked(struct viommu_batch *b)
 {
@@ -166,6 +176,7 @@ int uvi_batch_run_locked(struct viommu_batch *b)
 
 	uvi_batch_submit_locked(b);
 	while (b->n_incomplete) {
+		uvi_batch_await(b);
 		if (uvi_batch_step_locked(b))
 			spins = 0;
 		else if (b->n_incomplete)

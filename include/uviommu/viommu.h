@@ -260,6 +260,12 @@ struct viommu_stats {
 	uint64_t timeouts;         /* request timeouts (each led to a reset) */
 	uint32_t domains, endpoints_attached;
 	uint64_t mappings;
+	/*
+	 * Nanoseconds the driver spent waiting for the device: polling with
+	 * requests in flight and nothing completed (its idle time; the rest
+	 * of the calling threads' CPU time in uviommu calls is its work).
+	 */
+	uint64_t wait_ns;
 };
 int viommu_get_stats(struct viommu_dev *dev, struct viommu_stats *stats);
 

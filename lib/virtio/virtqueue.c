@@ -237,3 +237,12 @@ int uvi_vq_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len)
 		return uvi_vq_split_get_used(vq, token, used_len);
 	return uvi_vq_packed_get_used(vq, token, used_len);
 }
+
+unsigned uvi_vq_used_ready(const struct uvi_vq *vq)
+{
+	if (vq->broken)
+		return 0;
+	if (vq->layout == UVI_VQ_SPLIT)
+		return uvi_vq_split_used_ready(vq);
+	return uvi_vq_packed_used_ready(vq);
+}

@@ -87,4 +87,11 @@ bool uvi_vq_publish(struct uvi_vq *vq);
  */
 int uvi_vq_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len);
 
+/*
+ * How many completions uvi_vq_get_used() would find now, at most the
+ * chains in flight: for deciding how long to wait. Reads the ring, changes
+ * nothing and checks little: get_used still validates each completion.
+ */
+unsigned uvi_vq_used_ready(const struct uvi_vq *vq);
+
 #endif

@@ -122,6 +122,8 @@ bool uvi_vq_split_publish(struct uvi_vq *vq);
 bool uvi_vq_packed_publish(struct uvi_vq *vq);
 
 int uvi_vq_split_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len);
+unsigned uvi_vq_split_used_ready(const struct uvi_vq *vq);
+unsigned uvi_vq_packed_used_ready(const struct uvi_vq *vq);
 int uvi_vq_packed_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len);
 
 /* Mark the queue broken and record why; returns -EPROTO. */

@@ -172,6 +172,38 @@ static void prefetch_ahead(const struct uvi_vq *vq, uint16_t slot)
 		__builtin_prefetch(&vq->packed.desc[ahead]);
 }
 
+/*
+ * Walk the used descriptors from the next one to consume, chain by chain,
+ * reading only: a count for waiting, not state. A descriptor whose ID is
+ * not outstanding ends the walk (get_used reports it).
+ */
+unsigned uvi_vq_packed_used_ready(const struct uvi_vq *vq)
+{
+	const struct uvi_vq_packed *p = &vq->packed;
+	struct vring_packed_pos pos = p->used;
+	unsigned n = 0;
+
+	while (n < vq->in_flight) {
+		const struct vring_packed_desc *d = &p->desc[pos.slot];
+		uint16_t want = pos.wrap ? AVAIL_USED_BITS : 0, id;
+		unsigned slot;
+
+		if ((vring_load16(&d->flags, memory_order_relaxed) & AVAIL_USED_BITS) != want)
+			break;
+		id = vring_load16(&d->id, memory_order_relaxed);
+		if (id >= vq->size || !vq->ids[id].token || !vq->ids[id].ndesc)
+			break;
+		n++;
+		slot = pos.slot + vq->ids[id].ndesc;
+		if (slot >= vq->size) {
+			slot -= vq->size;
+			pos.wrap ^= 1;
+		}
+		pos.slot = (uint16_t)slot;
+	}
+	return n;
+}
+
 int uvi_vq_packed_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len)
 {
 	struct uvi_vq_packed *p = &vq->packed;

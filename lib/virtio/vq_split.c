@@ -164,6 +164,15 @@ static int read_used_idx(struct uvi_vq *vq, uint16_t *seen)
 	return ready != 0;
 }
 
+unsigned uvi_vq_split_used_ready(const struct uvi_vq *vq)
+{
+	const struct uvi_vq_split *s = &vq->split;
+	uint16_t ready = (uint16_t)(vring_load16(&s->used->idx, memory_order_relaxed) -
+				    s->last_used);
+
+	return ready <= vq->in_flight ? ready : 0; /* nonsense is get_used's to report */
+}
+
 int uvi_vq_split_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len)
 {
 	struct uvi_vq_split *s = &vq->split;
