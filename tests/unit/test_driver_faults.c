@@ -173,19 +173,35 @@ static void test_out_of_order_completions(void)
 	rig_free_pages(pages);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void test_delayed_completions(void)
 {
 	uint8_t *pages = rig_pages(8);
 	struct viommu_domain *dom;
 	struct rig r;
 
+	uint64_t wait0, t0, wall;
+
 	rig_open_default(&r, true);
 	dom = attached_domain(&r, EP1);
 	sim_device_set_delay(r.sim, 500);
+	wait0 = rig_stats(&r).wait_ns;
+	t0 = monotonic_ns();
 	run_maps(&r, dom, pages, 8, IOVA);
+	wall = monotonic_ns() - t0;
 	sim_device_set_delay(r.sim, 0);
 	check_all_translate(&r, EP1, pages, 8, IOVA);
 	CU_ASSERT_EQUAL(rig_stats(&r).resets, 0);
+	/* Held completions are waited for, and that wait is counted, within the call's time. */
+	CU_ASSERT(rig_stats(&r).wait_ns > wait0);
+	CU_ASSERT(rig_stats(&r).wait_ns - wait0 <= wall);
 	rig_close(&r);
 	rig_free_pages(pages);
 }

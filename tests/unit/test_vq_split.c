@@ -35,6 +35,11 @@ static void test_out_of_order(void)
 	vqt_check_out_of_order(UVI_VQ_SPLIT);
 }
 
+static void test_used_ready(void)
+{
+	vqt_check_used_ready(UVI_VQ_SPLIT);
+}
+
 static void test_reset(void)
 {
 	vqt_check_reset(UVI_VQ_SPLIT);
@@ -237,6 +242,7 @@ int main(void)
 		TEST_CASE(test_index_wrap),
 		TEST_CASE(test_full_queue),
 		TEST_CASE(test_out_of_order),
+		TEST_CASE(test_used_ready),
 		TEST_CASE(test_reset),
 		TEST_CASE(test_bad_calls),
 		TEST_CASE(test_poll_mode),

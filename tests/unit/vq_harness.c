@@ -7,6 +7,7 @@
 #include <uviommu/error.h>
 
 #include "../../lib/virtio/virtio_ring.h"
+#include "../../lib/virtio/vq_internal.h" /* uvi_vq_fail_protocol: a broken queue */
 #include "cunit_main.h"
 #include "vq_harness.h"
 
@@ -384,6 +385,54 @@ void vqt_check_out_of_order(enum uvi_vq_layout layout)
 		}
 		CU_ASSERT_EQUAL(uvi_vq_num_free(p.drv), SIZE);
 	}
+out:
+	vqt_teardown(&p);
+}
+
+/*
+ * uvi_vq_used_ready() counts what uvi_vq_get_used() would take, over
+ * several laps of a small ring (packed: each chain takes two slots, so the
+ * count walks chains across the wrap), completions out of order and in
+ * parts; nothing before publish, nothing on a broken queue.
+ */
+void vqt_check_used_ready(enum uvi_vq_layout layout)
+{
+	enum { SIZE = 8, MAX = 4 };
+	struct vqt_pair p;
+	struct vqt_req reqs[MAX], *got[MAX];
+	unsigned order[MAX], serial = 0;
+	uint32_t seed = 7;
+
+	if (!vqt_setup(&p, layout, SIZE, false))
+		goto out;
+	for (unsigned round = 0; round < 40; round++) {
+		unsigned n = 1 + next_random(&seed) % MAX, part = next_random(&seed) % (n + 1);
+
+		for (unsigned i = 0; i < n; i++) {
+			vqt_req_init(&reqs[i], serial++);
+			CU_ASSERT_EQUAL_FATAL(vqt_add(&p, &reqs[i]), 0);
+		}
+		CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), 0);
+		uvi_vq_publish(p.drv);
+		CU_ASSERT_EQUAL_FATAL(vqt_dev_pop(&p), n);
+		CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), 0);
+		vqt_shuffle(order, n, &seed);
+		vqt_dev_complete(&p, order, part);
+		CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), part);
+		CU_ASSERT_EQUAL_FATAL(vqt_reap(&p, got, MAX), part);
+		CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), 0);
+		vqt_dev_complete(&p, NULL, n - part);
+		CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), n - part);
+		CU_ASSERT_EQUAL_FATAL(vqt_reap(&p, got, MAX), n - part);
+		CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), 0);
+	}
+	vqt_req_init(&reqs[0], serial++);
+	CU_ASSERT_EQUAL_FATAL(vqt_add(&p, &reqs[0]), 0);
+	uvi_vq_publish(p.drv);
+	CU_ASSERT_EQUAL_FATAL(vqt_dev_pop(&p), 1);
+	vqt_dev_complete(&p, NULL, 1);
+	uvi_vq_fail_protocol(p.drv, "test");
+	CU_ASSERT_EQUAL(uvi_vq_used_ready(p.drv), 0);
 out:
 	vqt_teardown(&p);
 }

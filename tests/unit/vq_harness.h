@@ -76,6 +76,7 @@ void vqt_check_batch(enum uvi_vq_layout layout);
 void vqt_check_index_wrap(enum uvi_vq_layout layout, uint16_t size, unsigned requests);
 void vqt_check_full_queue(enum uvi_vq_layout layout);
 void vqt_check_out_of_order(enum uvi_vq_layout layout);
+void vqt_check_used_ready(enum uvi_vq_layout layout);
 void vqt_check_reset(enum uvi_vq_layout layout);
 void vqt_check_bad_calls(enum uvi_vq_layout layout);
 void vqt_check_poll_mode(enum uvi_vq_layout layout, bool event_idx);
