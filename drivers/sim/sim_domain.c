@@ -15,12 +15,28 @@ static int cmp_domain_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-struct sim_domain *sim_domain_find(const struct sim_iommu *s, uint32_t id)
+static struct sim_domain *search(const struct sim_iommu *s, uint32_t id)
 {
 	const struct sim_domain key = { .id = id };
 	struct sim_domain *const *node = tfind(&key, &s->domains, cmp_domain_id);
 
 	return node ? *node : NULL;
+}
+
+struct sim_domain *sim_domain_find(const struct sim_iommu *s, uint32_t id)
+{
+	if (s->last_domain && s->last_domain->id == id)
+		return s->last_domain;
+	return search(s, id);
+}
+
+struct sim_domain *sim_domain_lookup(struct sim_iommu *s, uint32_t id)
+{
+	struct sim_domain *d = sim_domain_find(s, id);
+
+	if (d)
+		s->last_domain = d;
+	return d;
 }
 
 int sim_domain_create(struct sim_iommu *s, uint32_t id, bool bypass, struct sim_domain **out)
@@ -52,6 +68,8 @@ static void destroy_domain(struct sim_iommu *s, struct sim_domain *d)
 {
 	s->stats.mappings -= d->maps.count;
 	s->stats.domains--;
+	if (s->last_domain == d)
+		s->last_domain = NULL;
 	tdelete(d, &s->domains, cmp_domain_id);
 	free_domain(d);
 }
@@ -74,6 +92,7 @@ void sim_domain_destroy_all(struct sim_iommu *s)
 {
 	tdestroy(s->domains, free_domain);
 	s->domains = NULL;
+	s->last_domain = NULL;
 	memset(s->ep_domain, 0, s->cfg.n_endpoints * sizeof(*s->ep_domain));
 	s->stats.domains = 0;
 	s->stats.mappings = 0;

@@ -240,32 +240,47 @@ static bool inject_status(struct sim_iommu *s, uint8_t *status)
 	return true;
 }
 
+/*
+ * The tail (bytes only, so at needs no alignment): the status and three
+ * zero bytes, stored in place. A copy patched on the stack would be read
+ * back as a word just written in part: a store-forwarding stall on every
+ * request.
+ */
+static void put_tail(uint8_t *at, uint8_t status)
+{
+	struct virtio_iommu_req_tail *tail = (struct virtio_iommu_req_tail *)at;
+
+	tail->status = status;
+	memset(tail->reserved, 0, sizeof(tail->reserved));
+}
+
 uint32_t sim_iommu_handle(struct sim_iommu *s, const void *in, size_t in_len, void *out,
 			  size_t out_len)
 {
-	struct virtio_iommu_req_tail tail = { 0 };
+	const size_t tail_len = sizeof(struct virtio_iommu_req_tail);
 	size_t props_len;
-	uint8_t type;
+	uint8_t type, status;
 
 	if (s->needs_reset)
 		return unanswered(s);
 	/* Without a head or a tail there is nothing to parse or nowhere to answer: like QEMU. */
-	if (in_len < sizeof(struct virtio_iommu_req_head) || out_len < sizeof(tail) ||
+	if (in_len < sizeof(struct virtio_iommu_req_head) || out_len < tail_len ||
 	    out_len > UINT32_MAX) {
 		s->needs_reset = true;
 		return unanswered(s);
 	}
 	type = *(const uint8_t *)in;
-	props_len = out_len - sizeof(tail);
+	props_len = out_len - tail_len;
 	if (inject_zero_len(s))
 		return unanswered(s);
 	/* 5.13.6.7.2: a PROBE without F_PROBE: SHOULD NOT write the buffer, used length 0. */
 	if (type == VIRTIO_IOMMU_T_PROBE && !sim_accepted(s, VIRTIO_IOMMU_F_PROBE))
 		return unanswered(s);
-	memset(out, 0, props_len);
-	if (!inject_status(s, &tail.status))
-		tail.status = dispatch(s, type, in, in_len, out, props_len);
-	memcpy((uint8_t *)out + props_len, &tail, sizeof(tail));
+	if (props_len) /* MAP and UNMAP usually have nothing before the tail */
+		memset(out, 0, props_len);
+	if (!inject_status(s, &status))
+		status = dispatch(s, type, in, in_len, out, props_len);
+	put_tail((uint8_t *)out + props_len, status);
 	s->stats.requests++;
 	return out_len;
 }

@@ -25,6 +25,7 @@ struct sim_iommu {
 	bool needs_reset;
 	struct sim_domain **ep_domain; /* per endpoint ID; NULL = not attached */
 	void *domains; /* tsearch tree of struct sim_domain *, by id */
+	struct sim_domain *last_domain; /* the last one a request named, or NULL */
 	struct sim_iommu_inject inject;
 	struct sim_iommu_stats stats;
 	struct sim_iommu_host host;
@@ -42,6 +43,8 @@ static inline bool sim_accepted(const struct sim_iommu *s, unsigned feature)
 
 /* Domain table (sim_domain.c). */
 struct sim_domain *sim_domain_find(const struct sim_iommu *s, uint32_t id);
+/* sim_domain_find for a request: the domain found is checked first next time. */
+struct sim_domain *sim_domain_lookup(struct sim_iommu *s, uint32_t id);
 int sim_domain_create(struct sim_iommu *s, uint32_t id, bool bypass, struct sim_domain **out);
 /* Detach endpoint ep from d; the last detach destroys d and its mappings. */
 void sim_domain_detach(struct sim_iommu *s, struct sim_domain *d, uint32_t ep);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "sim_mappings.h"
@@ -41,21 +42,43 @@ void sim_mappings_clear(struct sim_mappings *t)
 	*t = (struct sim_mappings)SIM_MAPPINGS_INIT;
 }
 
-/* The mapping with the lowest start that intersects [start, end]; pos: last_le(start). */
-static struct map_node *overlap_at(const struct sim_mappings *t, struct uvi_rb_node *pos,
-				   uint64_t start, uint64_t end)
-{
-	struct uvi_rb_node *n = pos;
+/*
+ * One descent gives the two mappings around addr: the last one starting at
+ * or below it and the first one starting above it, without the walk up the
+ * tree that uvi_rb_next() may need.
+ */
+struct around {
+	struct uvi_rb_node *below, *above;
+};
 
-	if (n && node_of(n)->m.virt_end >= start)
-		return node_of(n);
-	n = n ? uvi_rb_next(n) : uvi_rb_first(&t->tree);
-	return n && node_of(n)->m.virt_start <= end ? node_of(n) : NULL;
+static struct around around(const struct sim_mappings *t, uint64_t addr)
+{
+	struct around a = { NULL, NULL };
+	struct uvi_rb_node *n = t->tree.root;
+
+	while (n) {
+		if (n->key <= addr) {
+			a.below = n;
+			n = n->right;
+		} else {
+			a.above = n;
+			n = n->left;
+		}
+	}
+	return a;
+}
+
+/* The mapping with the lowest start that intersects [start, end]; a: around(start). */
+static struct map_node *overlap_at(struct around a, uint64_t start, uint64_t end)
+{
+	if (a.below && node_of(a.below)->m.virt_end >= start)
+		return node_of(a.below);
+	return a.above && node_of(a.above)->m.virt_start <= end ? node_of(a.above) : NULL;
 }
 
 static struct map_node *first_overlap(const struct sim_mappings *t, uint64_t start, uint64_t end)
 {
-	return overlap_at(t, uvi_rb_last_le(&t->tree, start), start, end);
+	return overlap_at(around(t, start), start, end);
 }
 
 static struct map_node *node_get(struct sim_mappings *t)
@@ -70,8 +93,8 @@ static struct map_node *node_get(struct sim_mappings *t)
 
 int sim_mappings_insert(struct sim_mappings *t, const struct sim_mapping *m)
 {
-	struct uvi_rb_node *pos = uvi_rb_last_le(&t->tree, m->virt_start);
-	const struct map_node *clash = overlap_at(t, pos, m->virt_start, m->virt_end);
+	struct around a = around(t, m->virt_start);
+	const struct map_node *clash = overlap_at(a, m->virt_start, m->virt_end);
 	struct map_node *n;
 
 	if (clash)
@@ -84,7 +107,7 @@ int sim_mappings_insert(struct sim_mappings *t, const struct sim_mapping *m)
 		return uvi_fail(-ENOMEM, "sim: out of memory for a mapping");
 	n->m = *m;
 	n->rb.key = m->virt_start;
-	uvi_rb_insert_after(&t->tree, pos, &n->rb);
+	uvi_rb_insert_after(&t->tree, a.below, &n->rb);
 	t->count++;
 	return 0;
 }
@@ -102,32 +125,43 @@ const struct sim_mapping *sim_mappings_find(const struct sim_mappings *t, uint64
 	return sim_mappings_find_overlap(t, addr, addr);
 }
 
-/* True if a mapping contains addr but does not begin (or end, if !at_start) there. */
-static int splits_at(const struct sim_mappings *t, uint64_t addr, int at_start)
+/* True if the mapping that holds end, if any, goes on past it; first: the lowest in the range. */
+static bool splits_at_end(const struct sim_mappings *t, const struct map_node *first, uint64_t end)
 {
-	const struct sim_mapping *m = sim_mappings_find(t, addr);
+	const struct sim_mapping *m = first->m.virt_end >= end ? &first->m : sim_mappings_find(t, end);
 
-	if (!m)
-		return 0;
-	return at_start ? m->virt_start != addr : m->virt_end != addr;
+	return m && m->virt_end != end;
 }
 
+static void drop(struct sim_mappings *t, struct map_node *n)
+{
+	uvi_rb_erase(&t->tree, &n->rb);
+	n->next_free = t->free_nodes;
+	t->free_nodes = n;
+	t->count--;
+}
+
+/*
+ * Only the lowest mapping in the range can hold start, and only the one
+ * that holds end can go past it: both are checked before anything is
+ * removed. The walk stops at the mapping that reaches end, so the usual
+ * UNMAP of one whole mapping is one descent and one erase.
+ */
 long sim_mappings_remove_range(struct sim_mappings *t, uint64_t start, uint64_t end)
 {
-	struct map_node *n, *next;
+	struct map_node *n = first_overlap(t, start, end), *next;
 	long removed = 0;
 
-	/* Only the mappings that hold the two bounds can be split: check both first. */
-	if (splits_at(t, start, 1) || splits_at(t, end, 0))
+	if (!n)
+		return 0;
+	if (n->m.virt_start < start || splits_at_end(t, n, end))
 		return uvi_fail(-ERANGE, "sim: unmapping [0x%" PRIx64 ", 0x%" PRIx64
 				"] would split a mapping", start, end);
-	for (n = first_overlap(t, start, end); n && n->m.virt_start <= end; n = next) {
-		next = node_of(uvi_rb_next(&n->rb));
-		uvi_rb_erase(&t->tree, &n->rb);
-		n->next_free = t->free_nodes;
-		t->free_nodes = n;
-		t->count--;
+	do {
+		next = n->m.virt_end < end ? node_of(uvi_rb_next(&n->rb)) : NULL;
+		drop(t, n);
 		removed++;
-	}
+		n = next;
+	} while (n && n->m.virt_start <= end);
 	return removed;
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The five request types of the software device (virtio 1.2, 5.13.6.3 to 5.13.6.8). */
+#include <errno.h>
 #include <string.h>
 
 #include "sim_iommu_priv.h"
 
 static bool all_zero(const uint8_t *p, size_t len)
 {
+	uint8_t any = 0;
+
 	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
+		any |= p[i];
+	return !any;
 }
 
 static bool endpoint_exists(const struct sim_iommu *s, uint32_t ep)
@@ -26,7 +28,7 @@ static bool endpoint_exists(const struct sim_iommu *s, uint32_t ep)
 static uint8_t attach(struct sim_iommu *s, uint32_t id, uint32_t ep, bool bypass)
 {
 	struct sim_domain *old = s->ep_domain[ep];
-	struct sim_domain *d = sim_domain_find(s, id);
+	struct sim_domain *d = sim_domain_lookup(s, id);
 
 	/* 5.13.6.3.2: a bypass flag inconsistent with an existing domain -> INVAL. */
 	if (d && d->bypass != bypass)
@@ -112,6 +114,24 @@ static bool map_out_of_range(const struct sim_iommu *s, const struct virtio_iomm
 	return hits_resv(s, req->virt_start, req->virt_end);
 }
 
+/*
+ * An overlap is INVAL even when the mapping cap is reached (NOMEM comes
+ * after it); below the cap, the insertion's own overlap check says it.
+ */
+static uint8_t add_mapping(struct sim_iommu *s, struct sim_domain *d, const struct sim_mapping *m)
+{
+	int rc;
+
+	if (s->stats.mappings >= s->cfg.max_mappings)
+		return sim_mappings_find_overlap(&d->maps, m->virt_start, m->virt_end) ?
+			       VIRTIO_IOMMU_S_INVAL : VIRTIO_IOMMU_S_NOMEM;
+	rc = sim_mappings_insert(&d->maps, m);
+	if (rc)
+		return rc == -EEXIST ? VIRTIO_IOMMU_S_INVAL : VIRTIO_IOMMU_S_NOMEM;
+	s->stats.mappings++;
+	return VIRTIO_IOMMU_S_OK;
+}
+
 /* virtio 1.2, 5.13.6.5.2 */
 uint8_t sim_req_map(struct sim_iommu *s, const struct virtio_iommu_req_map *req)
 {
@@ -127,7 +147,7 @@ uint8_t sim_req_map(struct sim_iommu *s, const struct virtio_iommu_req_map *req)
 		return VIRTIO_IOMMU_S_UNSUPP;
 	if (req->flags & ~known_map_flags(s))
 		return VIRTIO_IOMMU_S_INVAL;
-	d = sim_domain_find(s, req->domain);
+	d = sim_domain_lookup(s, req->domain);
 	if (!d)
 		return VIRTIO_IOMMU_S_NOENT;
 	/* A bypass domain has no mappings; virt_end < virt_start is no range. */
@@ -135,12 +155,7 @@ uint8_t sim_req_map(struct sim_iommu *s, const struct virtio_iommu_req_map *req)
 		return VIRTIO_IOMMU_S_INVAL;
 	if (map_out_of_range(s, req))
 		return VIRTIO_IOMMU_S_RANGE;
-	if (sim_mappings_find_overlap(&d->maps, req->virt_start, req->virt_end))
-		return VIRTIO_IOMMU_S_INVAL;
-	if (s->stats.mappings >= s->cfg.max_mappings || sim_mappings_insert(&d->maps, &m))
-		return VIRTIO_IOMMU_S_NOMEM;
-	s->stats.mappings++;
-	return VIRTIO_IOMMU_S_OK;
+	return add_mapping(s, d, &m);
 }
 
 /*
@@ -157,7 +172,7 @@ uint8_t sim_req_unmap(struct sim_iommu *s, const struct virtio_iommu_req_unmap *
 		return VIRTIO_IOMMU_S_UNSUPP;
 	if (!all_zero(req->reserved, sizeof(req->reserved)))
 		return VIRTIO_IOMMU_S_INVAL;
-	d = sim_domain_find(s, req->domain);
+	d = sim_domain_lookup(s, req->domain);
 	if (!d)
 		return VIRTIO_IOMMU_S_NOENT;
 	if (d->bypass || req->virt_end < req->virt_start)

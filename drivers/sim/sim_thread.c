@@ -24,15 +24,6 @@ static void *buf_ptr(const struct uvi_vq_buf *b)
 	return (void *)(uintptr_t)b->addr; /* VIOMMU_ADDR_VIRTUAL: bus address = VA */
 }
 
-static size_t total_len(const struct uvi_vq_buf *bufs, unsigned n)
-{
-	size_t len = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		len += bufs[i].len;
-	return len;
-}
-
 static void gather(const struct uvi_vq_buf *bufs, unsigned n, uint8_t *dst)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -60,24 +51,18 @@ static void scatter(const struct uvi_vq_buf *bufs, unsigned n, const uint8_t *sr
  */
 static uint32_t serve_chain(struct sim_device *d, const struct sim_vq_chain *c)
 {
-	unsigned nr = 0, nw;
-	size_t in_len, out_len;
+	unsigned nr = c->n_in, nw = c->n - c->n_in;
 	const void *in;
 	void *out;
 	uint32_t used;
 
-	while (nr < c->n && !c->bufs[nr].device_writable)
-		nr++;
-	nw = c->n - nr;
-	in_len = total_len(c->bufs, nr);
-	out_len = total_len(c->bufs + nr, nw);
-	if ((nr > 1 && in_len > d->bounce_len) || (nw > 1 && out_len > d->bounce_len))
+	if ((nr > 1 && c->in_len > d->bounce_len) || (nw > 1 && c->out_len > d->bounce_len))
 		return 0;
 	in = nr == 1 ? buf_ptr(&c->bufs[0]) : d->bounce_in;
 	out = nw == 1 ? buf_ptr(&c->bufs[nr]) : d->bounce_out;
 	if (nr > 1)
 		gather(c->bufs, nr, d->bounce_in);
-	used = sim_iommu_handle(d->iommu, in, in_len, out, out_len);
+	used = sim_iommu_handle(d->iommu, in, c->in_len, out, c->out_len);
 	if (nw > 1)
 		scatter(c->bufs + nr, nw, d->bounce_out, used);
 	return used;
@@ -117,9 +102,10 @@ static int drain(struct sim_device *d, struct sim_vq *vq, unsigned budget, unsig
 {
 	bool holding = atomic_load(&d->reorder) || atomic_load(&d->delay_polls);
 	struct sim_vq_chain chain;
+	unsigned n = *served;
 	int rc = 0;
 
-	while (*served < budget && (rc = sim_vq_pop(vq, &chain)) == 1) {
+	while (n < budget && (rc = sim_vq_pop(vq, &chain)) == 1) {
 		uint32_t used = serve_chain(d, &chain);
 
 		/* At most held_max chains are outstanding; a faulty ring cannot overrun held[]. */
@@ -127,8 +113,9 @@ static int drain(struct sim_device *d, struct sim_vq *vq, unsigned budget, unsig
 			hold(d, &chain, used);
 		else
 			sim_vq_push(vq, &chain, used);
-		(*served)++;
+		n++;
 	}
+	*served = n;
 	return rc < 0 ? rc : 0;
 }
 
@@ -299,13 +286,9 @@ void sim_thread_stop(struct sim_device *d)
 /* Write a fault record across the writable buffers of an event chain. */
 static bool write_record(const struct sim_vq_chain *c, const struct virtio_iommu_fault *f)
 {
-	unsigned nr = 0;
-
-	while (nr < c->n && !c->bufs[nr].device_writable)
-		nr++;
-	if (total_len(c->bufs + nr, c->n - nr) < sizeof(*f))
+	if (c->out_len < sizeof(*f))
 		return false;
-	scatter(c->bufs + nr, c->n - nr, (const uint8_t *)f, sizeof(*f));
+	scatter(c->bufs + c->n_in, c->n - c->n_in, (const uint8_t *)f, sizeof(*f));
 	return true;
 }
 

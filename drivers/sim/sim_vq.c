@@ -55,17 +55,8 @@ void sim_vq_reset(struct sim_vq *vq)
 		sim_vq_packed_init(vq, &addrs);
 }
 
-/*
- * The rules for a chain as the device reads it (2.7.4, 2.7.5, 2.8.17):
- * no indirect descriptors (VIRTIO_F_INDIRECT_DESC is not offered),
- * readable before writable, not longer than the queue nor than what the
- * sim serves.
- */
-int sim_vq_chain_append(struct sim_vq_chain *chain, uint16_t size, uint64_t addr, uint32_t len,
-			uint16_t flags)
+int sim_vq_chain_refuse(const struct sim_vq_chain *chain, uint16_t size, uint16_t flags)
 {
-	bool writable = flags & VRING_DESC_F_WRITE;
-
 	if (chain->n >= size)
 		return uvi_fail(-EPROTO, "sim virtqueue: chain at %u has more than %u descriptors "
 				"(the queue size): it loops", chain->id, size);
@@ -76,11 +67,8 @@ int sim_vq_chain_append(struct sim_vq_chain *chain, uint16_t size, uint64_t addr
 		return uvi_fail(-EPROTO, "sim virtqueue: chain at %u has an indirect "
 				"descriptor, but VIRTIO_F_INDIRECT_DESC was not offered",
 				chain->id);
-	if (!writable && chain->n > 0 && chain->bufs[chain->n - 1].device_writable)
-		return uvi_fail(-EPROTO, "sim virtqueue: chain at %u has a device-readable "
-				"descriptor after a device-writable one", chain->id);
-	chain->bufs[chain->n++] = (struct uvi_vq_buf){ addr, len, writable };
-	return 0;
+	return uvi_fail(-EPROTO, "sim virtqueue: chain at %u has a device-readable descriptor "
+			"after a device-writable one", chain->id);
 }
 
 int sim_vq_pop(struct sim_vq *vq, struct sim_vq_chain *chain)

@@ -28,6 +28,9 @@ struct sim_vq_chain {
 	uint16_t id;      /* split: head index; packed: buffer ID */
 	uint16_t ndesc;   /* descriptors used by the chain (packed: ring slots) */
 	unsigned n;       /* number of buffers */
+	unsigned n_in;    /* device-readable buffers: the first n_in */
+	uint64_t in_len;  /* bytes in the device-readable buffers */
+	uint64_t out_len; /* bytes in the device-writable ones */
 	struct uvi_vq_buf bufs[SIM_VQ_MAX_CHAIN];
 };
 

@@ -63,8 +63,41 @@ bool sim_vq_packed_flush(struct sim_vq *vq);
 void sim_vq_packed_kick(struct sim_vq *vq, bool enable);
 void sim_vq_packed_kick_at(struct sim_vq *vq, uint16_t event);
 
-/* Append one descriptor to a chain being read, enforcing the chain rules; 0 or -EPROTO. */
-int sim_vq_chain_append(struct sim_vq_chain *chain, uint16_t size, uint64_t addr, uint32_t len,
-			uint16_t flags);
+/* Start reading the chain `id`: no buffer yet. */
+static inline void sim_vq_chain_start(struct sim_vq_chain *chain, uint16_t id)
+{
+	chain->id = id;
+	chain->n = 0;
+	chain->n_in = 0;
+	chain->in_len = 0;
+	chain->out_len = 0;
+}
+
+/* The rule of sim_vq_chain_append() a descriptor breaks, as a message; returns -EPROTO. */
+int sim_vq_chain_refuse(const struct sim_vq_chain *chain, uint16_t size, uint16_t flags);
+
+/*
+ * Append one descriptor to a chain being read, enforcing the rules every
+ * chain obeys (2.7.4, 2.7.5, 2.8.17): no indirect descriptors
+ * (VIRTIO_F_INDIRECT_DESC is not offered), readable before writable, not
+ * longer than the queue nor than what the sim serves. 0 or -EPROTO.
+ */
+static inline int sim_vq_chain_append(struct sim_vq_chain *chain, uint16_t size, uint64_t addr,
+				      uint32_t len, uint16_t flags)
+{
+	bool writable = flags & VRING_DESC_F_WRITE;
+
+	if (chain->n >= size || chain->n >= SIM_VQ_MAX_CHAIN || (flags & VRING_DESC_F_INDIRECT) ||
+	    (!writable && chain->n_in != chain->n))
+		return sim_vq_chain_refuse(chain, size, flags);
+	chain->bufs[chain->n++] = (struct uvi_vq_buf){ addr, len, writable };
+	if (writable) {
+		chain->out_len += len;
+	} else {
+		chain->n_in++;
+		chain->in_len += len;
+	}
+	return 0;
+}
 
 #endif

@@ -55,8 +55,7 @@ static int read_chain(struct sim_vq *vq, uint16_t head_flags, struct sim_vq_chai
 	struct vring_packed_pos pos = p->avail;
 	uint16_t flags = head_flags;
 
-	chain->id = pos.slot; /* for messages until the buffer ID is known */
-	chain->n = 0;
+	sim_vq_chain_start(chain, pos.slot); /* the slot for messages until the ID is known */
 	for (;;) {
 		const struct vring_packed_desc *d = &p->desc[pos.slot];
 		int rc;
