@@ -24,7 +24,7 @@ unsigned uvi_breq_mark(struct uvi_breq *r)
 	unsigned n = 0;
 
 	r->entry = NULL;
-	for (; e && e->start <= r->end; e = uvi_shadow_next(s, e)) {
+	for (; e && e->start <= r->end; e = uvi_shadow_next_upto(s, e, r->end)) {
 		if (e->state != UVI_SHADOW_LIVE || e->start != next || done) {
 			gapless = false;
 			if (e->state != UVI_SHADOW_LIVE)
@@ -67,7 +67,7 @@ static void finish_unmap(struct uvi_breq *r, int status)
 	struct uvi_shadow_entry *e = r->entry, *next;
 
 	for (; e && e->start <= r->end; e = next) {
-		next = uvi_shadow_next(s, e);
+		next = uvi_shadow_next_upto(s, e, r->end);
 		if (e->state != UVI_SHADOW_UNMAP_PENDING)
 			continue;
 		if (status) {

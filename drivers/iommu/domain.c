@@ -295,7 +295,7 @@ void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq
 	if (r->type != VIRTIO_IOMMU_T_UNMAP || dom->n_pending == dom->n_pending_unmaps)
 		return;
 	e = uvi_shadow_first_overlap(dom->shadow, r->start, r->end);
-	for (; e && e->start <= r->end; e = uvi_shadow_next(dom->shadow, e))
+	for (; e && e->start <= r->end; e = uvi_shadow_next_upto(dom->shadow, e, r->end))
 		if (e->req)
 			note_overlap(e->req, r, out);
 }

@@ -214,3 +214,9 @@ struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_
 	(void)s;
 	return entry_of(uvi_rb_next(node_of(e)));
 }
+
+struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
+					      const struct uvi_shadow_entry *e, uint64_t end)
+{
+	return e->end >= end ? NULL : uvi_shadow_next(s, e); /* entries never overlap */
+}

@@ -59,6 +59,13 @@ struct uvi_shadow_entry *uvi_shadow_first_overlap(struct uvi_shadow *s, uint64_t
 						  uint64_t end);
 /* The next entry after e in address order, or NULL. */
 struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
+/*
+ * For a walk over [.., end]: the entry after e, or NULL when e reaches end
+ * (the next entry then starts above end). Saves the climb to a successor
+ * outside the range; the caller still checks the next entry's start.
+ */
+struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
+					      const struct uvi_shadow_entry *e, uint64_t end);
 /* An entry that [start, end] covers only in part (an UNMAP would split it), or NULL. */
 struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t start,
 					       uint64_t end);

@@ -178,6 +178,23 @@ static void test_split_every_shape(void)
 	uvi_shadow_destroy(s);
 }
 
+/* A range walk stops at the entry reaching the range's end, and at the last entry. */
+static void test_next_upto_stops_at_end(void)
+{
+	struct uvi_shadow *s = new_shadow();
+
+	for (uint64_t a = 0x10000; a < 0x20000; a += 0x2000)
+		CU_ASSERT_EQUAL(add(s, a, a + 0xfff), 0);
+	CU_ASSERT_EQUAL(add(s, MAX - 0xfff, MAX), 0);
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_next_upto(s, at(s, 0x10000), 0x12000), at(s, 0x12000));
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_next_upto(s, at(s, 0x10000), 0x11fff), at(s, 0x12000));
+	CU_ASSERT_PTR_NULL(uvi_shadow_next_upto(s, at(s, 0x10000), 0x10fff));
+	CU_ASSERT_PTR_NULL(uvi_shadow_next_upto(s, at(s, 0x10000), 0x10800));
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_next_upto(s, at(s, 0x1e000), MAX), at(s, MAX - 0xfff));
+	CU_ASSERT_PTR_NULL(uvi_shadow_next_upto(s, at(s, MAX - 0xfff), MAX));
+	uvi_shadow_destroy(s);
+}
+
 static void test_entries_at_zero_and_max(void)
 {
 	struct uvi_shadow *s = new_shadow();
@@ -502,6 +519,7 @@ int main(void)
 		TEST_CASE(test_adjacent_is_not_overlap),
 		TEST_CASE(test_first_overlap_is_lowest),
 		TEST_CASE(test_split_every_shape),
+		TEST_CASE(test_next_upto_stops_at_end),
 		TEST_CASE(test_entries_at_zero_and_max),
 		TEST_CASE(test_refused_insert_changes_nothing),
 		TEST_CASE(test_iteration_order_and_copies),
