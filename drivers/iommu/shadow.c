@@ -5,7 +5,9 @@
  * reuse (no allocation per mapping once the shadow has reached its size);
  * destroy frees them. Entries never overlap, so ordering them by
  * start also orders them by end, and the only entry that can contain an
- * address a is the last one starting at or below a.
+ * address a is the last one starting at or below a. The entries are also
+ * linked in address order, so that the entry after one is a load, not a
+ * climb up the tree: every check of a range looks at the next entry.
  *
  * Ends are inclusive and may be UINT64_MAX: nothing here computes end + 1.
  */
@@ -20,6 +22,7 @@
 struct shadow_node {
 	struct uvi_rb_node rb; /* rb.key == entry.start */
 	struct uvi_shadow_entry entry;
+	struct shadow_node *prev, *next; /* in address order; NULL at either end */
 	struct shadow_node *next_free;
 };
 
@@ -36,6 +39,7 @@ struct last_le_hint {
 
 struct uvi_shadow {
 	struct uvi_rb_tree tree;
+	struct shadow_node *first; /* the lowest entry's node, NULL when empty */
 	uint64_t count;
 	struct shadow_node *free_nodes;
 	struct last_le_hint hint;
@@ -46,9 +50,14 @@ static struct uvi_shadow_entry *entry_of(struct uvi_rb_node *n)
 	return n ? &uvi_rb_entry(n, struct shadow_node, rb)->entry : NULL;
 }
 
-static struct uvi_rb_node *node_of(const struct uvi_shadow_entry *e)
+static struct shadow_node *shadow_node_of(const struct uvi_shadow_entry *e)
 {
-	return &uvi_rb_entry(e, struct shadow_node, entry)->rb;
+	return uvi_rb_entry(e, struct shadow_node, entry);
+}
+
+static struct uvi_rb_node *rb_of(struct shadow_node *n)
+{
+	return n ? &n->rb : NULL;
 }
 
 int uvi_shadow_create(struct uvi_shadow **out)
@@ -104,7 +113,32 @@ static struct uvi_shadow_entry *containing(struct uvi_shadow *s, uint64_t addr)
 /* The entry after n (n: a node or NULL for before the first), or NULL. */
 static struct uvi_rb_node *after(struct uvi_shadow *s, struct uvi_rb_node *n)
 {
-	return n ? uvi_rb_next(n) : uvi_rb_first(&s->tree);
+	return rb_of(n ? uvi_rb_entry(n, struct shadow_node, rb)->next : s->first);
+}
+
+/* Link n into the address-ordered list after pos (NULL: first). */
+static void list_insert_after(struct uvi_shadow *s, struct uvi_rb_node *pos, struct shadow_node *n)
+{
+	struct shadow_node *p = pos ? uvi_rb_entry(pos, struct shadow_node, rb) : NULL;
+
+	n->prev = p;
+	n->next = p ? p->next : s->first;
+	if (n->next)
+		n->next->prev = n;
+	if (p)
+		p->next = n;
+	else
+		s->first = n;
+}
+
+static void list_remove(struct uvi_shadow *s, struct shadow_node *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		s->first = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
 }
 
 /* The first entry overlapping [start, end]; pos is uvi_rb_last_le(start). */
@@ -184,6 +218,7 @@ int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 	n->entry = *e;
 	n->rb.key = e->start;
 	uvi_rb_insert_after(&s->tree, pos, &n->rb);
+	list_insert_after(s, pos, n);
 	s->hint = (struct last_le_hint){ true, e->start, &n->rb };
 	s->count++;
 	if (out)
@@ -193,11 +228,10 @@ int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 
 void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 {
-	struct uvi_rb_node *n = node_of(e);
+	struct shadow_node *sn = shadow_node_of(e);
 
-	struct shadow_node *sn = uvi_rb_entry(n, struct shadow_node, rb);
-
-	uvi_rb_erase(&s->tree, n);
+	uvi_rb_erase(&s->tree, &sn->rb);
+	list_remove(s, sn);
 	s->hint.valid = false;
 	s->count--;
 	sn->next_free = s->free_nodes;
@@ -206,13 +240,13 @@ void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 
 struct uvi_shadow_entry *uvi_shadow_first(struct uvi_shadow *s)
 {
-	return entry_of(uvi_rb_first(&s->tree));
+	return entry_of(rb_of(s->first));
 }
 
 struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_shadow_entry *e)
 {
 	(void)s;
-	return entry_of(uvi_rb_next(node_of(e)));
+	return entry_of(rb_of(shadow_node_of(e)->next));
 }
 
 struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
