@@ -116,21 +116,37 @@ void uvi_req_fill_unmap(struct uvi_slot *slot, uint32_t domain, uint64_t start, 
  * device-writable one; PROBE's writable part is the properties buffer
  * followed by the tail). Not visible to the device before uvi_req_kick().
  */
+static int add_probe(struct viommu_dev *dev, struct uvi_slot *slot)
+{
+	uint32_t tail = UVI_PROBE_TAIL_OFF;
+	const struct uvi_vq_buf bufs[3] = {
+		{ slot->bus, readable_len(VIRTIO_IOMMU_T_PROBE), false },
+		{ dev->probe_bus, dev->cfg.probe_size, true },
+		{ slot->bus + tail, sizeof(struct virtio_iommu_req_tail), true },
+	};
+
+	tail_of(slot, tail)->status = TAIL_UNWRITTEN;
+	slot->writable = bufs[1].len + bufs[2].len;
+	return uvi_vq_add(dev->rq, bufs, 3, slot);
+}
+
+/* Every other request: its readable part, then its tail right after it. */
+static int add_request(struct viommu_dev *dev, struct uvi_slot *slot)
+{
+	uint32_t readable = readable_len(slot->type);
+	const struct uvi_vq_buf req = { slot->bus, readable, false };
+	const struct uvi_vq_buf tail = { slot->bus + readable,
+					 sizeof(struct virtio_iommu_req_tail), true };
+
+	slot->writable = tail.len;
+	return uvi_vq_add_pair(dev->rq, &req, &tail, slot);
+}
+
 int uvi_req_queue(struct viommu_dev *dev, struct uvi_slot *slot)
 {
-	uint32_t readable = readable_len(slot->type), tail = tail_off(slot->type);
-	struct uvi_vq_buf bufs[3] = { { slot->bus, readable, false } };
-	unsigned n = 1;
-	int rc;
+	int rc = slot->type == VIRTIO_IOMMU_T_PROBE ? add_probe(dev, slot) :
+						       add_request(dev, slot);
 
-	if (slot->type == VIRTIO_IOMMU_T_PROBE) {
-		bufs[n++] = (struct uvi_vq_buf){ dev->probe_bus, dev->cfg.probe_size, true };
-		tail_of(slot, tail)->status = TAIL_UNWRITTEN;
-	}
-	bufs[n++] = (struct uvi_vq_buf){ slot->bus + tail, sizeof(struct virtio_iommu_req_tail),
-					 true };
-	slot->writable = bufs[n - 1].len + (n == 3 ? bufs[1].len : 0);
-	rc = uvi_vq_add(dev->rq, bufs, n, slot);
 	if (rc)
 		return rc;
 	if (!dev->inflight) {

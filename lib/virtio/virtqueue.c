@@ -190,6 +190,13 @@ static int check_chain(const struct uvi_vq *vq, const struct uvi_vq_buf *bufs, u
 	return 0;
 }
 
+static void count_added(struct uvi_vq *vq, unsigned ndesc)
+{
+	vq->num_free -= ndesc;
+	vq->pending++;
+	vq->added++;
+}
+
 int uvi_vq_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned n, void *token)
 {
 	uint32_t writable_len = 0;
@@ -207,9 +214,24 @@ int uvi_vq_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned n, voi
 		uvi_vq_split_add(vq, bufs, n, token, writable_len);
 	else
 		uvi_vq_packed_add(vq, bufs, n, token, writable_len);
-	vq->num_free -= n;
-	vq->pending++;
-	vq->added++;
+	count_added(vq, n);
+	return 0;
+}
+
+int uvi_vq_add_pair(struct uvi_vq *vq, const struct uvi_vq_buf *readable,
+		    const struct uvi_vq_buf *writable, void *token)
+{
+	/* Anything unusual takes the general path, which says what is wrong with it. */
+	if (vq->broken || !token || readable->device_writable || !writable->device_writable ||
+	    vq->num_free < 2 || (uint64_t)readable->len + writable->len > UINT32_MAX)
+		return uvi_vq_add(vq, (const struct uvi_vq_buf[2]){ *readable, *writable }, 2,
+				  token);
+	if (vq->layout == UVI_VQ_SPLIT)
+		uvi_vq_split_add_pair(vq, readable, writable, token);
+	else
+		uvi_vq_packed_add(vq, (const struct uvi_vq_buf[2]){ *readable, *writable }, 2,
+				  token, writable->len);
+	count_added(vq, 2);
 	return 0;
 }
 

@@ -78,6 +78,14 @@ bool uvi_vq_broken(const struct uvi_vq *vq);
  */
 int uvi_vq_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned n, void *token);
 
+/*
+ * uvi_vq_add() of the chain most requests are: one device-readable buffer
+ * then one device-writable buffer (a request and the reply it gets back).
+ * Same checks, same errors; it skips only the general chain walk.
+ */
+int uvi_vq_add_pair(struct uvi_vq *vq, const struct uvi_vq_buf *readable,
+		    const struct uvi_vq_buf *writable, void *token);
+
 /* Make the chains added since the last publish visible; true = notify. */
 bool uvi_vq_publish(struct uvi_vq *vq);
 

@@ -117,6 +117,9 @@ void uvi_vq_split_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned
 		      void *token, uint32_t writable_len);
 void uvi_vq_packed_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned n,
 		       void *token, uint32_t writable_len);
+/* uvi_vq_split_add of a readable buffer then a writable one, checked likewise. */
+void uvi_vq_split_add_pair(struct uvi_vq *vq, const struct uvi_vq_buf *readable,
+			   const struct uvi_vq_buf *writable, void *token);
 
 bool uvi_vq_split_publish(struct uvi_vq *vq);
 bool uvi_vq_packed_publish(struct uvi_vq *vq);

@@ -64,12 +64,36 @@ void uvi_vq_split_init(struct uvi_vq *vq)
 		vring_store16(&s->avail->flags, VRING_AVAIL_F_NO_INTERRUPT, memory_order_relaxed);
 }
 
+static void write_desc(struct vring_desc *d, uint64_t addr, uint32_t len, uint16_t flags,
+		       uint16_t next)
+{
+	d->addr = htole64(addr);
+	d->len = htole32(len);
+	d->flags = htole16(flags);
+	d->next = htole16(next);
+}
+
+/* Record the chain from head to last in private state and put head in the available ring. */
+static void offer_chain(struct uvi_vq *vq, uint16_t head, uint16_t last, unsigned n,
+			void *token, uint32_t writable_len)
+{
+	struct uvi_vq_split *s = &vq->split;
+	struct uvi_vq_id *id = &vq->ids[head];
+
+	id->token = token;
+	id->seq = vq->added;
+	id->writable_len = writable_len;
+	id->ndesc = (uint16_t)n;
+	id->tail = last;
+	s->avail->ring[s->avail_next & vq->mask] = htole16(head);
+	s->avail_next++;
+}
+
 void uvi_vq_split_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned n,
 		      void *token, uint32_t writable_len)
 {
 	struct uvi_vq_split *s = &vq->split;
 	uint16_t head = s->free_head, i = head, last = head;
-	struct uvi_vq_id *id;
 
 	/*
 	 * Plain stores: the device reads descriptors and ring entries only
@@ -84,20 +108,24 @@ void uvi_vq_split_add(struct uvi_vq *vq, const struct uvi_vq_buf *bufs, unsigned
 		i = vq->ids[i].next;
 		if (k + 1 < n)
 			flags |= VRING_DESC_F_NEXT;
-		d->addr = htole64(bufs[k].addr);
-		d->len = htole32(bufs[k].len);
-		d->flags = htole16(flags);
-		d->next = htole16(i);
+		write_desc(d, bufs[k].addr, bufs[k].len, flags, i);
 	}
 	s->free_head = i;
-	id = &vq->ids[head];
-	id->token = token;
-	id->seq = vq->added;
-	id->writable_len = writable_len;
-	id->ndesc = (uint16_t)n;
-	id->tail = last;
-	s->avail->ring[s->avail_next & vq->mask] = htole16(head);
-	s->avail_next++;
+	offer_chain(vq, head, last, n, token, writable_len);
+}
+
+void uvi_vq_split_add_pair(struct uvi_vq *vq, const struct uvi_vq_buf *readable,
+			   const struct uvi_vq_buf *writable, void *token)
+{
+	struct uvi_vq_split *s = &vq->split;
+	uint16_t head = s->free_head, tail = vq->ids[head].next;
+
+	/* Plain stores, as in uvi_vq_split_add. */
+	write_desc(&s->desc[head], readable->addr, readable->len, VRING_DESC_F_NEXT, tail);
+	s->free_head = vq->ids[tail].next;
+	write_desc(&s->desc[tail], writable->addr, writable->len, VRING_DESC_F_WRITE,
+		   s->free_head);
+	offer_chain(vq, head, tail, 2, token, writable->len);
 }
 
 /* Whether the device asked for this notification (2.7.10). */

@@ -121,6 +121,7 @@ static void expect_protocol_error(struct scene *s, const char *needle)
 	CU_ASSERT_EQUAL(uvi_vq_get_used(vq, &token, &len), -EIO);
 	CU_ASSERT_PTR_NULL(token);
 	CU_ASSERT_EQUAL(vqt_add(&s->p, &(struct vqt_req){ 0 }), -EIO);
+	CU_ASSERT_EQUAL(vqt_add(&s->p, &(struct vqt_req){ .serial = 1 }), -EIO); /* add_pair */
 	CU_ASSERT_FALSE(uvi_vq_publish(vq));
 	CU_ASSERT_EQUAL(memcmp(s->state, vq, s->state_len), 0);
 	for (unsigned i = 0; i < NREQ; i++)

@@ -83,7 +83,9 @@ int vqt_add(struct vqt_pair *p, struct vqt_req *r)
 		{ .addr = (uintptr_t)r->cmd, .len = VQT_REQ_LEN, .device_writable = false },
 		{ .addr = (uintptr_t)r->status, .len = VQT_STATUS_LEN, .device_writable = true },
 	};
-	int rc = uvi_vq_add(p->drv, bufs, 2, r);
+	/* Both ways to add this chain, alternately: they must not differ. */
+	int rc = r->serial & 1 ? uvi_vq_add_pair(p->drv, &bufs[0], &bufs[1], r) :
+				 uvi_vq_add(p->drv, bufs, 2, r);
 
 	if (rc == 0) {
 		CU_ASSERT_FALSE(r->queued);
@@ -330,6 +332,8 @@ void vqt_check_full_queue(enum uvi_vq_layout layout)
 	memcpy(before, p.ring, p.ring_bytes);
 	CU_ASSERT_EQUAL(vqt_add(&p, &reqs[4]), -ENOSPC);
 	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "free"));
+	CU_ASSERT_EQUAL(vqt_add(&p, &reqs[5]), -ENOSPC); /* odd serial: uvi_vq_add_pair */
+	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "free"));
 	CU_ASSERT_EQUAL(memcmp(before, p.ring, p.ring_bytes), 0);
 	CU_ASSERT_EQUAL(uvi_vq_num_free(p.drv), 0);
 	uvi_vq_publish(p.drv);
@@ -513,6 +517,10 @@ void vqt_check_bad_calls(enum uvi_vq_layout layout)
 	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "readable"));
 	CU_ASSERT_EQUAL(uvi_vq_add(p.drv, many, 17, buf), -EINVAL);
 	CU_ASSERT_EQUAL(uvi_vq_add(p.drv, huge, 2, buf), -EINVAL);
+	CU_ASSERT_EQUAL(uvi_vq_add_pair(p.drv, &w_then_r[0], &w_then_r[1], buf), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "readable"));
+	CU_ASSERT_EQUAL(uvi_vq_add_pair(p.drv, &w_then_r[1], &w_then_r[0], NULL), -EINVAL);
+	CU_ASSERT_EQUAL(uvi_vq_add_pair(p.drv, &huge[0], &huge[1], buf), -EINVAL);
 	CU_ASSERT_EQUAL(memcmp(before, p.ring, p.ring_bytes), 0);
 	CU_ASSERT_EQUAL(uvi_vq_num_free(p.drv), 16);
 	CU_ASSERT_FALSE(uvi_vq_publish(p.drv));
