@@ -162,7 +162,10 @@ int uvi_batch_step_locked(struct viommu_batch *b)
 	struct viommu_dev *dev = b->dev;
 	int n = uvi_poll(dev);
 
-	uvi_batch_submit_locked(b);
+	if (b->n_added)
+		uvi_batch_submit_locked(b);
+	else
+		uvi_req_kick(dev); /* all a submit would do: nothing is left to queue */
 	if (b->n_incomplete && !dev->inflight && b->n_added == b->n_incomplete &&
 	    !dev->need_recovery)
 		fail_stuck(b);
