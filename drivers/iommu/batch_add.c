@@ -54,6 +54,30 @@ static int validate(struct viommu_batch *b, uint8_t type, struct viommu_domain *
 	return uvi_validate_unmap(dom, iova, len);
 }
 
+/*
+ * Field by field rather than a whole-struct assignment, which would first
+ * zero the links too: the pending-list and tree links, max_end and entry
+ * are set before anything reads them (uvi_domain_pending_add, the shadow
+ * insert of a MAP, uvi_breq_mark of an UNMAP; finishing reads an UNMAP's
+ * entry only once it is marked).
+ */
+static void init_request(struct uvi_breq *r, struct viommu_batch *b, uint8_t type,
+			 struct viommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t len,
+			 unsigned flags)
+{
+	r->batch = b;
+	r->dom = dom;
+	r->start = iova;
+	r->end = iova + (len - 1);
+	r->phys = phys;
+	r->flags = flags;
+	r->index = b->count;
+	r->type = type;
+	r->fenced = r->marked = r->gapless = r->in_tree = false;
+	r->state = UVI_BREQ_ADDED;
+	r->status = 0;
+}
+
 static int reflect_in_shadow(struct uvi_breq *r)
 {
 	struct uvi_shadow_entry e = {
@@ -77,10 +101,7 @@ int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_dom
 
 	if (rc)
 		return rc;
-	*r = (struct uvi_breq){
-		.batch = b, .dom = dom, .start = iova, .end = iova + (len - 1), .phys = phys,
-		.flags = flags, .index = b->count, .type = type, .state = UVI_BREQ_ADDED,
-	};
+	init_request(r, b, type, dom, iova, phys, len, flags);
 	rc = classify(dom, r);
 	if (!rc)
 		rc = reflect_in_shadow(r);
