@@ -26,7 +26,7 @@ static int classify(struct viommu_domain *dom, struct uvi_breq *r)
 {
 	struct uvi_overlap o;
 
-	if (!dom->n_pending)
+	if (!uvi_domain_may_overlap(dom, r))
 		return 0;
 	uvi_domain_pending_overlap(dom, r, &o);
 	if (o.other_batch)

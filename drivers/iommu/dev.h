@@ -310,6 +310,17 @@ void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r);
 void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r);
 void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq *r,
 				struct uvi_overlap *out);
+
+/*
+ * Whether uvi_domain_pending_overlap() may find anything for r: a pending
+ * UNMAP with gaps is in the tree; any other pending request only overlaps
+ * an UNMAP (validation refuses a MAP over any entry, pending ones too).
+ */
+static inline bool uvi_domain_may_overlap(const struct viommu_domain *dom,
+					  const struct uvi_breq *r)
+{
+	return dom->n_pending_unmaps || (r->type == VIRTIO_IOMMU_T_UNMAP && dom->n_pending);
+}
 void uvi_domain_free_all(struct viommu_dev *dev);
 
 /* attach.c */
