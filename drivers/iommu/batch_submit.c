@@ -147,13 +147,20 @@ static void fail_stuck(struct viommu_batch *b)
 }
 
 /*
- * Before a step: wait for every request in flight when the batch has
- * nothing left to queue, else for the first completion (it may free a
- * slot or unblock a fenced request).
+ * Before a step: when the batch still has requests to queue, wait for the
+ * first completion (it may free a slot or unblock a fenced request); else
+ * for the next UVI_REAP_CHUNK completions, or all in flight when fewer
+ * remain. Reaping a chunk while the device serves the rest overlaps the
+ * two, and each chunk is still one pass over the used ring.
  */
 void uvi_batch_await(struct viommu_batch *b)
 {
-	uvi_await(b->dev, b->n_added ? 1 : b->dev->inflight);
+	unsigned inflight = b->dev->inflight;
+
+	if (b->n_added)
+		uvi_await(b->dev, 1);
+	else
+		uvi_await(b->dev, inflight < UVI_REAP_CHUNK ? inflight : UVI_REAP_CHUNK);
 }
 
 /* One round: reap, queue more. Returns completions reaped. */

@@ -58,6 +58,7 @@
 #define UVI_STALL_CLOCK_POLLS 32        /* a stall reads the clock once per this many polls */
 #define UVI_IDLE_STATUS_NS 100000000ull /* and every 100 ms by an event poll when idle */
 #define UVI_PUBLISH_NS 10000000ull      /* owner snapshot at most every 10 ms */
+#define UVI_REAP_CHUNK 16               /* completions a batch waits for before reaping */
 #define UVI_RECOVERY_ATTEMPTS 2
 
 #define UVI_F(bit) (1ull << (bit))
