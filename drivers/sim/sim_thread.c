@@ -18,6 +18,7 @@
 #define SPIN_POLLS 256        /* idle polls (each a sched_yield) before sleeping */
 #define IDLE_SLEEP_NS 50000   /* between idle polls after that */
 #define REPOLL_EVERY 64       /* idle polls between two looks at the rings without a doorbell */
+#define SIM_PUBLISH_EVERY 16  /* chains served between two updates of the used index */
 
 static void *buf_ptr(const struct uvi_vq_buf *b)
 {
@@ -97,7 +98,20 @@ static unsigned release_held(struct sim_device *d, struct sim_vq *vq)
 	return k;
 }
 
-/* Pop and serve chains until the ring is empty or *served reaches budget. */
+/* Make pushed completions visible; the ISR bit records a wanted interrupt (4.1.4.5). */
+static void publish(struct sim_device *d, struct sim_vq *vq)
+{
+	if (sim_vq_flush(vq))
+		atomic_fetch_or(&d->isr, SIM_ISR_QUEUE);
+}
+
+/*
+ * Pop and serve chains until the ring is empty or *served reaches budget.
+ * Completions are made visible every SIM_PUBLISH_EVERY chains, not only
+ * at the end of the pass, so that the driver can take the first ones
+ * while the rest are served (QEMU's device publishes each completion as
+ * it finishes the request).
+ */
 static int drain(struct sim_device *d, struct sim_vq *vq, unsigned budget, unsigned *served)
 {
 	bool holding = atomic_load(&d->reorder) || atomic_load(&d->delay_polls);
@@ -113,17 +127,11 @@ static int drain(struct sim_device *d, struct sim_vq *vq, unsigned budget, unsig
 			hold(d, &chain, used);
 		else
 			sim_vq_push(vq, &chain, used);
-		n++;
+		if (++n % SIM_PUBLISH_EVERY == 0)
+			publish(d, vq);
 	}
 	*served = n;
 	return rc < 0 ? rc : 0;
-}
-
-/* Make pushed completions visible; the ISR bit records a wanted interrupt (4.1.4.5). */
-static void publish(struct sim_device *d, struct sim_vq *vq)
-{
-	if (sim_vq_flush(vq))
-		atomic_fetch_or(&d->isr, SIM_ISR_QUEUE);
 }
 
 /*
