@@ -30,16 +30,17 @@
  * whose CPU affinity it inherits, so the caller pins itself to that CPU
  * for the open and to its own CPU afterwards.
  *
- * Driver CPU: the calling thread's CLOCK_THREAD_CPUTIME_ID time over a
- * configuration, divided by its requests (a request = one MAP or one
- * UNMAP as the caller adds it). It counts everything the thread does:
- * the driver's work, the benchmark's loop and clock reads, and the
- * driver's polling while it waits for the device (it spins, then calls
- * sched_yield(), which returns at once on a CPU of its own). Only time
- * the thread is descheduled is left out. The table adds what needs no
- * profiler: the wall time spent in viommu_batch_map()/_unmap() per
- * request (validation and the shadow, no device involved), and the
- * requests and notifies the driver's counters saw per pair.
+ * Driver cost: the calling thread's CLOCK_THREAD_CPUTIME_ID time over a
+ * configuration, minus the time the driver says it spent waiting for the
+ * device (viommu_stats.wait_ns: idle polls with requests in flight),
+ * divided by the requests (a request = one MAP or one UNMAP as the caller
+ * adds it). What is left is the driver's work, plus the benchmark's own
+ * loop and clock reads. The table also gives the CPU time with the
+ * waiting (the thread spins, then calls sched_yield(), which returns at
+ * once on a CPU of its own), and what needs no profiler: the wall time
+ * spent in viommu_batch_map()/_unmap() per request (validation and the
+ * shadow, no device involved), and the requests and notifies the
+ * driver's counters saw per pair.
  *
  * --ring: with the software device, packed makes it offer RING_PACKED
  * (auto and split: it offers split only, as QEMU does by default); with a
