@@ -7,7 +7,7 @@
  *
  *   valgrind --tool=callgrind build/tests/perf/batch_rounds 64 200
  *
- * (doc/bench-map.md, "After the second pass"). Exit status 0 when every
+ * (doc/bench-map.md, "Where the time goes"). Exit status 0 when every
  * request succeeded.
  */
 #include <stdio.h>
