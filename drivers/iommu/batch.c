@@ -127,7 +127,7 @@ int viommu_batch_run(struct viommu_batch *b)
 	pthread_mutex_unlock(&b->dev->lock);
 	while (left) {
 		pthread_mutex_lock(&b->dev->lock);
-		uvi_batch_await(b);
+		uvi_batch_await(b, true); /* the lock goes while it idles */
 		n = uvi_batch_step_locked(b);
 		left = b->n_incomplete;
 		pthread_mutex_unlock(&b->dev->lock);

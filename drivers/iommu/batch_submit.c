@@ -149,18 +149,13 @@ static void fail_stuck(struct viommu_batch *b)
 /*
  * Before a step: when the batch still has requests to queue, wait for the
  * first completion (it may free a slot or unblock a fenced request); else
- * for the next UVI_REAP_CHUNK completions, or all in flight when fewer
- * remain. Reaping a chunk while the device serves the rest overlaps the
- * two, and each chunk is still one pass over the used ring.
+ * for the next UVI_REAP_CHUNK completions (uvi_await: or all in flight
+ * when fewer remain). Reaping a chunk while the device serves the rest
+ * overlaps the two, and each chunk is still one pass over the used ring.
  */
-void uvi_batch_await(struct viommu_batch *b)
+void uvi_batch_await(struct viommu_batch *b, bool lock_free)
 {
-	unsigned inflight = b->dev->inflight;
-
-	if (b->n_added)
-		uvi_await(b->dev, 1);
-	else
-		uvi_await(b->dev, inflight < UVI_REAP_CHUNK ? inflight : UVI_REAP_CHUNK);
+	uvi_await(b->dev, b->n_added ? 1 : UVI_REAP_CHUNK, lock_free);
 }
 
 /* One round: reap, queue more. Returns completions reaped. */
@@ -186,7 +181,7 @@ int uvi_batch_run_locked(struct viommu_batch *b)
 
 	uvi_batch_submit_locked(b);
 	while (b->n_incomplete) {
-		uvi_batch_await(b);
+		uvi_batch_await(b, false);
 		if (uvi_batch_step_locked(b))
 			spins = 0;
 		else if (b->n_incomplete)

@@ -278,7 +278,7 @@ void uvi_req_fill_unmap(struct uvi_slot *slot, uint32_t domain, uint64_t start, 
 int uvi_poll(struct viommu_dev *dev);
 void uvi_check_device_status(struct viommu_dev *dev);
 void uvi_relax(unsigned *spins);
-void uvi_await(struct viommu_dev *dev, unsigned want);
+void uvi_await(struct viommu_dev *dev, unsigned want, bool lock_free);
 int uvi_drain(struct viommu_dev *dev);
 int uvi_wait_slot(struct viommu_dev *dev, struct uvi_slot *slot);
 int uvi_check_usable(struct viommu_dev *dev);
@@ -346,7 +346,7 @@ int uvi_batch_alloc(struct viommu_dev *dev, unsigned capacity, unsigned flags,
 int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
 			 uint64_t iova, uint64_t phys, uint64_t len, unsigned flags);
 int uvi_batch_submit_locked(struct viommu_batch *b);
-void uvi_batch_await(struct viommu_batch *b);
+void uvi_batch_await(struct viommu_batch *b, bool lock_free);
 int uvi_batch_step_locked(struct viommu_batch *b);
 int uvi_batch_run_locked(struct viommu_batch *b);
 int uvi_batch_first_error(const struct viommu_batch *b);

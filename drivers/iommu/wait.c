@@ -78,27 +78,49 @@ static void cpu_pause(void)
 }
 
 /*
- * Idle until at least `want` completions are ready, without taking any:
- * reaping them one by one as they trickle in costs more than taking them
- * in one pass, and pulls the used-ring line away from a device that is
- * still writing it. The wait ends early when none came for
- * AWAIT_QUIET_NS (a stalled or slow device: the caller's poll watches
- * for stalls) or after AWAIT_SLICE_NS (the lock is held). Its time is the
- * driver's idle time, stats.wait_ns.
+ * One idle step of a wait. With `lock_free`, the device lock is let go
+ * for it: other threads (the event thread, other batches) get their turn
+ * while this one has nothing to do.
  */
-void uvi_await(struct viommu_dev *dev, unsigned want)
+static void idle_step(struct viommu_dev *dev, unsigned *spins, bool lock_free)
+{
+	if (lock_free)
+		pthread_mutex_unlock(&dev->lock);
+	uvi_relax(spins);
+	if (lock_free)
+		pthread_mutex_lock(&dev->lock);
+}
+
+/* Nothing worth waiting for: enough are ready, or none can come, or a reset is due. */
+static bool await_done(const struct viommu_dev *dev, unsigned want, unsigned ready)
+{
+	return ready >= want || ready >= dev->inflight || dev->need_recovery || dev->failed;
+}
+
+/*
+ * Idle until at least `want` completions are ready (at most those in
+ * flight), without taking any: reaping them one by one as they trickle in
+ * costs more than taking them in one pass, and pulls the used-ring line
+ * away from a device that is still writing it. The wait ends early when
+ * none came for AWAIT_QUIET_NS (a stalled or slow device: the caller's
+ * poll watches for stalls), after AWAIT_SLICE_NS, or when a reset is due.
+ * With `lock_free`, the lock is released for each idle step; everything
+ * is read again after it, since another thread may have reaped or reset
+ * meanwhile. Its time is the driver's idle time, stats.wait_ns.
+ */
+void uvi_await(struct viommu_dev *dev, unsigned want, bool lock_free)
 {
 	unsigned ready = uvi_vq_used_ready(dev->rq), now_ready, spins = 0;
 	uint64_t start, now, changed;
 
-	if (ready >= want || dev->need_recovery || dev->failed)
+	if (await_done(dev, want, ready))
 		return;
 	start = changed = now = uvi_now_ns();
 	for (;;) {
-		uvi_relax(&spins);
+		idle_step(dev, &spins, lock_free);
 		now_ready = uvi_vq_used_ready(dev->rq);
 		now = uvi_now_ns();
-		if (now_ready >= want || now - start >= AWAIT_SLICE_NS)
+		if (await_done(dev, want, now_ready) || now - start >= AWAIT_SLICE_NS)
 			break;
 		if (now_ready != ready) {
 			ready = now_ready;
@@ -155,7 +177,7 @@ int uvi_drain(struct viommu_dev *dev)
 	int rc;
 
 	while (dev->inflight) {
-		uvi_await(dev, dev->inflight);
+		uvi_await(dev, dev->inflight, false);
 		if (uvi_poll(dev)) {
 			spins = 0;
 			continue;
@@ -179,7 +201,7 @@ int uvi_wait_slot(struct viommu_dev *dev, struct uvi_slot *slot)
 	int rc;
 
 	while (!slot->done) {
-		uvi_await(dev, 1);
+		uvi_await(dev, 1, false);
 		if (uvi_poll(dev)) {
 			spins = 0;
 			continue;

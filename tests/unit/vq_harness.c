@@ -6,6 +6,7 @@
 
 #include <uviommu/error.h>
 
+#include "../../lib/common/error_internal.h"
 #include "../../lib/virtio/virtio_ring.h"
 #include "../../lib/virtio/vq_internal.h" /* uvi_vq_fail_protocol: a broken queue */
 #include "cunit_main.h"
@@ -332,6 +333,7 @@ void vqt_check_full_queue(enum uvi_vq_layout layout)
 	memcpy(before, p.ring, p.ring_bytes);
 	CU_ASSERT_EQUAL(vqt_add(&p, &reqs[4]), -ENOSPC);
 	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "free"));
+	uvi_fail(-EINVAL, "overwritten"); /* the next message must be the next call's own */
 	CU_ASSERT_EQUAL(vqt_add(&p, &reqs[5]), -ENOSPC); /* odd serial: uvi_vq_add_pair */
 	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "free"));
 	CU_ASSERT_EQUAL(memcmp(before, p.ring, p.ring_bytes), 0);
