@@ -251,6 +251,11 @@ void viommu_stop_event_thread(struct viommu_dev *dev);
 
 /* ---- statistics ---- */
 
+/*
+ * New counters are added at the end. Before 1.0 the ABI is not stable
+ * (soname libuviommu.so.0 throughout): rebuild against the header of the
+ * library you run with.
+ */
 struct viommu_stats {
 	uint64_t requests, request_errors; /* sent to the device; completed with an error */
 	uint64_t notifies;
