@@ -39,6 +39,7 @@
 #include <uviommu/topology.h>
 #include <uviommu/viommu.h>
 
+#include "../../lib/common/list.h"
 #include "../../lib/common/rbtree.h"
 #include "../../lib/pci/pci_dev.h"
 #include "../../lib/virtio/virtio_pci.h"
@@ -120,7 +121,7 @@ struct uvi_breq {
 	bool in_tree;              /* pending UNMAP in the domain's pending_unmaps */
 	enum uvi_breq_state state;
 	int status;
-	struct uvi_breq *prev, *next; /* the domain's pending list (not DONE) */
+	struct uvi_list_node pending; /* in the domain's pending list (not DONE) */
 	struct uvi_rb_node unmap_node; /* pending UNMAP: in the domain's pending_unmaps */
 	uint64_t max_end;              /* the largest end in unmap_node's subtree */
 	struct uvi_shadow_entry *entry; /* MAP: its entry; marked UNMAP: the first it marked */
@@ -148,7 +149,7 @@ struct viommu_domain {
 	struct uvi_shadow *shadow; /* NULL once dead */
 	uint64_t mapped_bytes;     /* over every shadow entry */
 	unsigned n_endpoints;      /* attached on the device */
-	struct uvi_breq *pending_head, *pending_tail; /* not DONE, in add order */
+	struct uvi_list pending; /* requests not DONE (uvi_breq.pending), in add order */
 	unsigned n_pending;
 	unsigned n_pending_unmaps; /* those in pending_unmaps */
 	struct uvi_rb_tree pending_unmaps; /* by start, augmented with max_end */

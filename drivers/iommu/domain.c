@@ -168,9 +168,9 @@ static void destroy_locked(struct viommu_dev *dev, struct viommu_domain *dom)
 {
 	uvi_drain(dev);
 	detach_endpoints(dev, dom);
-	while (dom->pending_head)
-		uvi_breq_finish(dev, dom->pending_head, uvi_fail(-ENOENT, "domain %u was "
-								 "destroyed", dom->id));
+	while (dom->pending.first)
+		uvi_breq_finish(dev, uvi_list_entry(dom->pending.first, struct uvi_breq, pending),
+				uvi_fail(-ENOENT, "domain %u was destroyed", dom->id));
 	uvi_shadow_destroy(dom->shadow);
 	dom->shadow = NULL;
 	dom->mapped_bytes = 0;
@@ -213,13 +213,7 @@ void uvi_dom_remove(struct viommu_domain *dom, struct uvi_shadow_entry *e)
 
 void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r)
 {
-	r->next = NULL;
-	r->prev = dom->pending_tail;
-	if (dom->pending_tail)
-		dom->pending_tail->next = r;
-	else
-		dom->pending_head = r;
-	dom->pending_tail = r;
+	uvi_list_append(&dom->pending, &r->pending);
 	dom->n_pending++;
 	/* A gapless UNMAP is found through the entries it marked. */
 	r->in_tree = r->type == VIRTIO_IOMMU_T_UNMAP && !(r->marked && r->gapless);
@@ -233,15 +227,7 @@ void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r)
 
 void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r)
 {
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		dom->pending_head = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	else
-		dom->pending_tail = r->prev;
-	r->prev = r->next = NULL;
+	uvi_list_remove(&dom->pending, &r->pending);
 	dom->n_pending--;
 	if (!r->in_tree)
 		return;

@@ -17,12 +17,13 @@
 
 #include "shadow.h"
 #include "../../lib/common/error_internal.h"
+#include "../../lib/common/list.h"
 #include "../../lib/common/rbtree.h"
 
 struct shadow_node {
 	struct uvi_rb_node rb; /* rb.key == entry.start */
 	struct uvi_shadow_entry entry;
-	struct shadow_node *prev, *next; /* in address order; NULL at either end */
+	struct uvi_list_node order; /* in the shadow's address-ordered list */
 	struct shadow_node *next_free;
 };
 
@@ -39,7 +40,7 @@ struct last_le_hint {
 
 struct uvi_shadow {
 	struct uvi_rb_tree tree;
-	struct shadow_node *first; /* the lowest entry's node, NULL when empty */
+	struct uvi_list order; /* the nodes in address order */
 	uint64_t count;
 	struct shadow_node *free_nodes;
 	struct last_le_hint hint;
@@ -55,9 +56,15 @@ static struct shadow_node *shadow_node_of(const struct uvi_shadow_entry *e)
 	return uvi_rb_entry(e, struct shadow_node, entry);
 }
 
-static struct uvi_rb_node *rb_of(struct shadow_node *n)
+/* The tree node of a node of the ordered list, and back; NULL stays NULL. */
+static struct uvi_rb_node *rb_of(struct uvi_list_node *n)
 {
-	return n ? &n->rb : NULL;
+	return n ? &uvi_list_entry(n, struct shadow_node, order)->rb : NULL;
+}
+
+static struct uvi_list_node *order_of(struct uvi_rb_node *n)
+{
+	return n ? &uvi_rb_entry(n, struct shadow_node, rb)->order : NULL;
 }
 
 int uvi_shadow_create(struct uvi_shadow **out)
@@ -66,7 +73,7 @@ int uvi_shadow_create(struct uvi_shadow **out)
 
 	if (!s)
 		return uvi_fail(-ENOMEM, "shadow: out of memory for a mapping table");
-	*s = (struct uvi_shadow){ .tree = UVI_RB_TREE_INIT(NULL) };
+	*s = (struct uvi_shadow){ .tree = UVI_RB_TREE_INIT(NULL), .order = UVI_LIST_INIT };
 	*out = s;
 	return 0;
 }
@@ -113,32 +120,7 @@ static struct uvi_shadow_entry *containing(struct uvi_shadow *s, uint64_t addr)
 /* The entry after n (n: a node or NULL for before the first), or NULL. */
 static struct uvi_rb_node *after(struct uvi_shadow *s, struct uvi_rb_node *n)
 {
-	return rb_of(n ? uvi_rb_entry(n, struct shadow_node, rb)->next : s->first);
-}
-
-/* Link n into the address-ordered list after pos (NULL: first). */
-static void list_insert_after(struct uvi_shadow *s, struct uvi_rb_node *pos, struct shadow_node *n)
-{
-	struct shadow_node *p = pos ? uvi_rb_entry(pos, struct shadow_node, rb) : NULL;
-
-	n->prev = p;
-	n->next = p ? p->next : s->first;
-	if (n->next)
-		n->next->prev = n;
-	if (p)
-		p->next = n;
-	else
-		s->first = n;
-}
-
-static void list_remove(struct uvi_shadow *s, struct shadow_node *n)
-{
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		s->first = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
+	return rb_of(n ? order_of(n)->next : s->order.first);
 }
 
 /* The first entry overlapping [start, end]; pos is uvi_rb_last_le(start). */
@@ -218,7 +200,7 @@ int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 	n->entry = *e;
 	n->rb.key = e->start;
 	uvi_rb_insert_after(&s->tree, pos, &n->rb);
-	list_insert_after(s, pos, n);
+	uvi_list_insert_after(&s->order, order_of(pos), &n->order);
 	s->hint = (struct last_le_hint){ true, e->start, &n->rb };
 	s->count++;
 	if (out)
@@ -231,7 +213,7 @@ void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 	struct shadow_node *sn = shadow_node_of(e);
 
 	uvi_rb_erase(&s->tree, &sn->rb);
-	list_remove(s, sn);
+	uvi_list_remove(&s->order, &sn->order);
 	s->hint.valid = false;
 	s->count--;
 	sn->next_free = s->free_nodes;
@@ -240,13 +222,13 @@ void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 
 struct uvi_shadow_entry *uvi_shadow_first(struct uvi_shadow *s)
 {
-	return entry_of(rb_of(s->first));
+	return entry_of(rb_of(s->order.first));
 }
 
 struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_shadow_entry *e)
 {
 	(void)s;
-	return entry_of(rb_of(shadow_node_of(e)->next));
+	return entry_of(rb_of(shadow_node_of(e)->order.next));
 }
 
 struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
