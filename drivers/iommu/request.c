@@ -111,11 +111,7 @@ void uvi_req_fill_unmap(struct uvi_slot *slot, uint32_t domain, uint64_t start, 
 	slot->type = VIRTIO_IOMMU_T_UNMAP;
 }
 
-/*
- * Queue the request in slot (5.13.6: a device-readable part, then a
- * device-writable one; PROBE's writable part is the properties buffer
- * followed by the tail). Not visible to the device before uvi_req_kick().
- */
+/* PROBE: its head, the properties buffer, then its tail. */
 static int add_probe(struct viommu_dev *dev, struct uvi_slot *slot)
 {
 	uint32_t tail = UVI_PROBE_TAIL_OFF;
@@ -142,6 +138,11 @@ static int add_request(struct viommu_dev *dev, struct uvi_slot *slot)
 	return uvi_vq_add_pair(dev->rq, &req, &tail, slot);
 }
 
+/*
+ * Queue the request in slot (5.13.6: a device-readable part, then a
+ * device-writable one; PROBE's writable part is the properties buffer
+ * followed by the tail). Not visible to the device before uvi_req_kick().
+ */
 int uvi_req_queue(struct viommu_dev *dev, struct uvi_slot *slot)
 {
 	int rc = slot->type == VIRTIO_IOMMU_T_PROBE ? add_probe(dev, slot) :
