@@ -7,8 +7,9 @@
  * One round of batch size B maps B distinct 4 KiB pages and unmaps them:
  *  - B = 1: viommu_map() then viommu_unmap(), each one request, one
  *    notify, waited for;
- *  - B > 1: B viommu_batch_map() and viommu_batch_run(), then B
- *    viommu_batch_unmap() and viommu_batch_run() (two batch round trips);
+ *  - B > 1: one viommu_batch_map_burst() of B pages and
+ *    viommu_batch_run(), then one viommu_batch_unmap_burst() and
+ *    viommu_batch_run() (two batch round trips);
  *  - coalesced: B = 64 on a batch with VIOMMU_BATCH_COALESCE_UNMAP.
  * The latency of a round (B pairs) is its wall time from the first add
  * to the last completion; pairs/s is pairs over the wall time of all
@@ -38,7 +39,7 @@
  * loop and clock reads. The table also gives the CPU time with the
  * waiting (the thread spins, then calls sched_yield(), which returns at
  * once on a CPU of its own), and what needs no profiler: the wall time
- * spent in viommu_batch_map()/_unmap() per request (validation and the
+ * spent in viommu_batch_map_burst()/_unmap_burst() per request (validation and the
  * shadow, no device involved), and the requests and notifies the
  * driver's counters saw per pair.
  *
@@ -107,7 +108,7 @@ struct map_result {
 	double p50_us, p99_us;
 	double driver_ns_per_request; /* thread CPU time minus the driver's waiting */
 	double cpu_ns_per_request;    /* thread CPU time, waiting included */
-	double add_ns_per_request; /* batches: wall time in viommu_batch_map/unmap */
+	double add_ns_per_request; /* batches: wall time in the burst adds */
 	double requests_per_pair; /* sent to the device */
 	double notifies_per_pair;
 };
@@ -120,11 +121,11 @@ struct bench {
 	struct viommu_dev_info info;
 	char endpoint[32];            /* as printed */
 	struct viommu_mem *mem;
-	uint64_t phys[MAX_BATCH];     /* bus addresses of the buffer's pages */
 	uint64_t window;              /* base of the IOVA window */
 	uint32_t cells[POOL_CELLS];   /* shuffled cell indices */
 	unsigned cursor;
-	uint64_t iova[MAX_BATCH];     /* this round's pages */
+	/* this round's requests: its pages' IOVAs, the buffer's pages' bus addresses */
+	struct viommu_range page[MAX_BATCH];
 	uint64_t *lat_ns;             /* one per round */
 	uint64_t add_ns;              /* wall time spent adding requests to batches */
 	uint64_t rng;
@@ -497,9 +498,11 @@ static int alloc_pages(struct bench *b)
 
 	if (rc)
 		return fail("cannot allocate the DMA buffer whose pages are mapped", rc);
-	for (unsigned i = 0; i < MAX_BATCH && !rc; i++)
+	for (unsigned i = 0; i < MAX_BATCH && !rc; i++) {
+		b->page[i].len = PAGE;
 		rc = viommu_mem_iova(b->mem, (char *)viommu_mem_va(b->mem) + (size_t)i * PAGE,
-				     &b->phys[i], NULL);
+				     &b->page[i].phys, NULL);
+	}
 	return rc ? fail("cannot read the DMA buffer's bus addresses", rc) : 0;
 }
 
@@ -545,12 +548,12 @@ static void next_round(struct bench *b, const struct config *c)
 		uint64_t base = b->window + run * c->batch * PAGE;
 
 		for (unsigned i = 0; i < c->batch; i++)
-			b->iova[i] = base + (uint64_t)i * PAGE;
+			b->page[i].iova = base + (uint64_t)i * PAGE;
 		b->cursor = (b->cursor + 1) % POOL_CELLS;
 		return;
 	}
 	for (unsigned i = 0; i < c->batch; i++)
-		b->iova[i] = cell_page(b, b->cells[(b->cursor + i) % POOL_CELLS]);
+		b->page[i].iova = cell_page(b, b->cells[(b->cursor + i) % POOL_CELLS]);
 	b->cursor = (b->cursor + c->batch) % POOL_CELLS;
 }
 
@@ -558,11 +561,11 @@ static void next_round(struct bench *b, const struct config *c)
 
 static int round_single(struct bench *b)
 {
-	int rc = viommu_map(b->dom, b->iova[0], b->phys[0], PAGE, MAP_FLAGS);
+	int rc = viommu_map(b->dom, b->page[0].iova, b->page[0].phys, PAGE, MAP_FLAGS);
 
 	if (rc)
 		return fail("MAP", rc);
-	rc = viommu_unmap(b->dom, b->iova[0], PAGE);
+	rc = viommu_unmap(b->dom, b->page[0].iova, PAGE);
 	return rc ? fail("UNMAP", rc) : 0;
 }
 
@@ -570,14 +573,16 @@ static int run_half(struct bench *b, struct viommu_batch *batch, unsigned n, boo
 {
 	const char *what = map ? "a batch of MAPs" : "a batch of UNMAPs";
 	uint64_t t0 = bench_wall_ns();
-	int rc = 0;
+	int rc = map ? viommu_batch_map_burst(batch, b->dom, b->page, n, MAP_FLAGS)
+		     : viommu_batch_unmap_burst(batch, b->dom, b->page, n);
 
-	for (unsigned i = 0; i < n && rc >= 0; i++)
-		rc = map ? viommu_batch_map(batch, b->dom, b->iova[i], b->phys[i], PAGE, MAP_FLAGS)
-			 : viommu_batch_unmap(batch, b->dom, b->iova[i], PAGE);
 	b->add_ns += bench_wall_ns() - t0;
 	if (rc < 0)
 		return fail(what, rc);
+	if ((unsigned)rc < n)
+		return fail(what, map ? viommu_batch_map_burst(batch, b->dom, b->page + rc, 1,
+								MAP_FLAGS)
+				      : viommu_batch_unmap_burst(batch, b->dom, b->page + rc, 1));
 	rc = viommu_batch_run(batch);
 	if (rc)
 		return fail(what, rc);
@@ -717,7 +722,7 @@ static void print_table(const struct bench *b, const struct map_result *res)
 	printf("driver ns: the driver thread's CPU time per MAP or UNMAP, minus the time the "
 	       "driver spent waiting for the device (viommu_stats.wait_ns)\n");
 	printf("CPU ns/req: the driver thread's CPU time per MAP or UNMAP, waiting included\n");
-	printf("add ns/req: wall time in viommu_batch_map/unmap per request (validation, "
+	printf("add ns/req: wall time in viommu_batch_map/unmap_burst per request (validation, "
 	       "shadow, lock)\n");
 	printf("reqs/pair, kicks/pair: requests sent to the device and notifies, per pair\n");
 }

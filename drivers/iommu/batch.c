@@ -6,6 +6,7 @@
  * threads (the event thread, other batches) get their turn.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "../../lib/common/error_internal.h"
@@ -85,6 +86,39 @@ int viommu_batch_unmap(struct viommu_batch *b, struct viommu_domain *dom, uint64
 	rc = uvi_batch_add_locked(b, VIRTIO_IOMMU_T_UNMAP, dom, iova, 0, len, 0);
 	pthread_mutex_unlock(&b->dev->lock);
 	return rc;
+}
+
+static int add_burst(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+		     const struct viommu_range *ranges, unsigned n, unsigned flags)
+{
+	const char *op = type == VIRTIO_IOMMU_T_MAP ? "map" : "unmap";
+	int rc;
+
+	if (!b)
+		return uvi_fail(-EINVAL, "batch_%s_burst: NULL batch", op);
+	if (!n)
+		return 0;
+	if (!ranges)
+		return uvi_fail(-EINVAL, "batch_%s_burst: NULL ranges", op);
+	if (n > INT_MAX)
+		return uvi_fail(-EINVAL, "batch_%s_burst: %u requests is more than a count "
+				"can return", op, n);
+	pthread_mutex_lock(&b->dev->lock);
+	rc = uvi_batch_add_burst_locked(b, type, dom, ranges, n, flags);
+	pthread_mutex_unlock(&b->dev->lock);
+	return rc;
+}
+
+int viommu_batch_map_burst(struct viommu_batch *b, struct viommu_domain *dom,
+			   const struct viommu_range *ranges, unsigned n, unsigned flags)
+{
+	return add_burst(b, VIRTIO_IOMMU_T_MAP, dom, ranges, n, flags);
+}
+
+int viommu_batch_unmap_burst(struct viommu_batch *b, struct viommu_domain *dom,
+			     const struct viommu_range *ranges, unsigned n)
+{
+	return add_burst(b, VIRTIO_IOMMU_T_UNMAP, dom, ranges, n, 0);
 }
 
 int viommu_batch_submit(struct viommu_batch *b)

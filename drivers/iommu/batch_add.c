@@ -37,18 +37,20 @@ static int classify(struct viommu_domain *dom, struct uvi_breq *r)
 	return 0;
 }
 
-static int validate(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
-		    uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+/* What every request of one call needs: a usable device and a live domain of it. */
+static int check_call(struct viommu_batch *b, struct viommu_domain *dom)
 {
 	int rc = uvi_check_usable(b->dev);
 
-	if (!rc)
-		rc = uvi_domain_check(b->dev, dom);
-	if (!rc && b->count == b->capacity)
-		rc = uvi_fail(-ENOSPC, "the batch is full (%u requests): run it and reset it",
-			      b->capacity);
-	if (rc)
-		return rc;
+	return rc ? rc : uvi_domain_check(b->dev, dom);
+}
+
+static int validate(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+		    uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+{
+	if (b->count == b->capacity)
+		return uvi_fail(-ENOSPC, "the batch is full (%u requests): run it and reset it",
+				b->capacity);
 	if (type == VIRTIO_IOMMU_T_MAP)
 		return uvi_validate_map(dom, iova, phys, len, flags);
 	return uvi_validate_unmap(dom, iova, len);
@@ -93,8 +95,9 @@ static int reflect_in_shadow(struct uvi_breq *r)
 	return 0;
 }
 
-int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
-			 uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+/* Add one request of a call that passed check_call(). */
+static int add_checked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+		       uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
 {
 	struct uvi_breq *r = &b->reqs[b->count];
 	int rc = validate(b, type, dom, iova, phys, len, flags);
@@ -114,4 +117,35 @@ int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_dom
 	b->n_added++;
 	b->n_incomplete++;
 	return (int)r->index;
+}
+
+int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+			 uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+{
+	int rc = check_call(b, dom);
+
+	return rc ? rc : add_checked(b, type, dom, iova, phys, len, flags);
+}
+
+/*
+ * Add ranges[0 .. n - 1] in order (phys is ignored for UNMAP), the device
+ * and the domain checked once. Stops at the first request refused: returns
+ * how many were added, or that request's errno when it was the first.
+ */
+int uvi_batch_add_burst_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+			       const struct viommu_range *ranges, unsigned n, unsigned flags)
+{
+	int rc = check_call(b, dom);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		const struct viommu_range *x = &ranges[i];
+
+		rc = add_checked(b, type, dom, x->iova, type == VIRTIO_IOMMU_T_MAP ? x->phys : 0,
+				 x->len, flags);
+		if (rc < 0)
+			return i ? (int)i : rc;
+	}
+	return (int)n;
 }

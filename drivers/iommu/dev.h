@@ -346,6 +346,8 @@ int uvi_batch_alloc(struct viommu_dev *dev, unsigned capacity, unsigned flags,
 		    struct viommu_batch **out);
 int uvi_batch_add_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
 			 uint64_t iova, uint64_t phys, uint64_t len, unsigned flags);
+int uvi_batch_add_burst_locked(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
+			       const struct viommu_range *ranges, unsigned n, unsigned flags);
 int uvi_batch_submit_locked(struct viommu_batch *b);
 void uvi_batch_await(struct viommu_batch *b, bool lock_free);
 int uvi_batch_step_locked(struct viommu_batch *b);

@@ -203,6 +203,27 @@ int viommu_batch_map(struct viommu_batch *b, struct viommu_domain *dom, uint64_t
 int viommu_batch_unmap(struct viommu_batch *b, struct viommu_domain *dom, uint64_t iova,
 		       uint64_t len);
 
+/* One request of a burst: [iova, iova + len), mapped to phys (MAP only). */
+struct viommu_range {
+	uint64_t iova;
+	uint64_t phys;
+	uint64_t len;
+};
+
+/*
+ * Bursts: add n requests of one domain in one call, with the same checks
+ * per request as viommu_batch_map()/_unmap() but one lock and one check of
+ * the device and the domain for all of them (rte_*_burst style). Requests
+ * are added in order up to the first that is refused. Returns how many
+ * were added; when that is fewer than n, viommu_last_error() says why
+ * ranges[returned] was refused, and a call starting there returns its
+ * errno. When the first is refused, returns its errno.
+ */
+int viommu_batch_map_burst(struct viommu_batch *b, struct viommu_domain *dom,
+			   const struct viommu_range *ranges, unsigned n, unsigned flags);
+int viommu_batch_unmap_burst(struct viommu_batch *b, struct viommu_domain *dom,
+			     const struct viommu_range *ranges, unsigned n);
+
 /*
  * Queue what fits and notify once. A request that depends on an earlier
  * one still in flight (same range) waits for it: the spec orders nothing

@@ -493,6 +493,90 @@ static void test_batch_one_notify(void)
 	rig_free_pages(pages);
 }
 
+/* Bursts: n requests per call, added in order up to the first refused one. */
+#define BURST 10
+
+static void burst_ranges(struct viommu_range *x, uint8_t *pages, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		x[i] = (struct viommu_range){ IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
+					      RIG_PAGE };
+}
+
+/* A refused request ends the burst; the ones before it stay added, the rest untouched. */
+static void check_burst_stops_at_refusal(struct rig *r, struct viommu_domain *dom,
+					 struct viommu_batch *b, uint8_t *pages)
+{
+	struct viommu_range x[BURST];
+
+	burst_ranges(x, pages, 4);
+	x[2].iova += 0x800; /* not granule-aligned */
+	CU_ASSERT_EQUAL(viommu_batch_map_burst(b, dom, x, 4, RW), 2);
+	CU_ASSERT_EQUAL(viommu_batch_count(b), 2);
+	CU_ASSERT_STRING_NOT_EQUAL(viommu_last_error(), "");
+	rig_expect(viommu_batch_map_burst(b, dom, x + 2, 2, RW), -EINVAL, "burst from the refused");
+	CU_ASSERT_EQUAL(viommu_batch_count(b), 2);
+	CU_ASSERT_EQUAL(viommu_batch_map_burst(b, dom, x + 3, 1, RW), 1);
+	rig_ok(viommu_batch_run(b), "run");
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(rig_translates(r, EP1, IOVA + i * RIG_PAGE, pages + i * RIG_PAGE),
+				i != 2);
+	rig_ok(viommu_batch_reset(b), "reset");
+	/* Unmapping half of a mapping is refused the same way. */
+	x[2] = (struct viommu_range){ IOVA + 2 * RIG_PAGE, 0, RIG_PAGE };
+	x[3].len = RIG_PAGE / 2;
+	rig_expect(viommu_batch_unmap_burst(b, dom, x + 3, 1), -EINVAL, "half a page");
+	CU_ASSERT_EQUAL(viommu_batch_unmap_burst(b, dom, x, 4), 3);
+	rig_ok(viommu_batch_run(b), "run unmaps");
+	rig_ok(viommu_batch_reset(b), "reset");
+	CU_ASSERT_EQUAL(rig_stats(r).mappings, 1); /* page 3 */
+	CU_ASSERT_TRUE(rig_translates(r, EP1, IOVA + 3 * RIG_PAGE, pages + 3 * RIG_PAGE));
+	CU_ASSERT_FALSE(rig_translates(r, EP1, IOVA, pages));
+}
+
+/* A burst larger than the room left fills the batch and stops with -ENOSPC next. */
+static void check_burst_fills_batch(struct rig *r, struct viommu_domain *dom,
+				    struct viommu_batch *b, uint8_t *pages)
+{
+	struct viommu_range x[BURST];
+
+	rig_ok(viommu_unmap(dom, IOVA + 3 * RIG_PAGE, RIG_PAGE), "unmap page 3");
+	burst_ranges(x, pages, BURST);
+	CU_ASSERT_EQUAL(viommu_batch_map_burst(b, dom, x, BURST, RW), BURST - 2);
+	rig_expect(viommu_batch_map_burst(b, dom, x + BURST - 2, 2, RW), -ENOSPC, "full");
+	rig_ok(viommu_batch_run(b), "run");
+	CU_ASSERT_EQUAL(rig_stats(r).mappings, BURST - 2);
+	rig_ok(viommu_batch_reset(b), "reset");
+	CU_ASSERT_EQUAL(viommu_batch_unmap_burst(b, dom, x, BURST - 2), BURST - 2);
+	rig_ok(viommu_batch_run(b), "run unmaps");
+	CU_ASSERT_EQUAL(rig_stats(r).mappings, 0);
+	CU_ASSERT_FALSE(rig_translates(r, EP1, IOVA + RIG_PAGE, pages + RIG_PAGE));
+}
+
+static void test_batch_bursts(void)
+{
+	uint8_t *pages = rig_pages(BURST);
+	struct viommu_range x[1] = { { IOVA, 0, RIG_PAGE } };
+	struct viommu_domain *dom;
+	struct viommu_batch *b;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	rig_ok(viommu_batch_create(r.dev, BURST - 2, 0, &b), "batch");
+	rig_expect(viommu_batch_map_burst(NULL, dom, x, 1, RW), -EINVAL, "NULL batch");
+	rig_expect(viommu_batch_map_burst(b, dom, NULL, 1, RW), -EINVAL, "NULL ranges");
+	rig_expect(viommu_batch_unmap_burst(b, NULL, x, 1), -EINVAL, "NULL domain");
+	CU_ASSERT_EQUAL(viommu_batch_map_burst(b, dom, NULL, 0, RW), 0);
+	CU_ASSERT_EQUAL(viommu_batch_count(b), 0);
+	check_burst_stops_at_refusal(&r, dom, b, pages);
+	check_burst_fills_batch(&r, dom, b, pages);
+	viommu_batch_destroy(b);
+	rig_close(&r);
+	rig_free_pages(pages);
+}
+
 /* Requests of one batch that depend on each other wait for each other. */
 static void dependent_requests(bool packed)
 {
@@ -1162,6 +1246,7 @@ static const struct rig_case cases[] = {
 	RIG_SIM_CASE(test_batch_partial_failure_split, SIM_CONFIG " (room for 63 mappings)"),
 	RIG_SIM_CASE(test_batch_partial_failure_packed, SIM_CONFIG " (room for 63 mappings)"),
 	RIG_CASE(test_batch_one_notify),
+	RIG_CASE(test_batch_bursts),
 	RIG_CASE(test_dependent_requests_split),
 	RIG_PACKED_CASE(test_dependent_requests_packed),
 	RIG_CASE(test_batches_do_not_race),
