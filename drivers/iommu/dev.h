@@ -174,7 +174,7 @@ struct viommu_dev {
 	/* Negotiated and read at open (kept across resets). */
 	uint64_t offered, wanted, negotiated;
 	struct virtio_iommu_config cfg; /* ranges filled in when their feature is absent */
-	uint64_t granule;
+	uint64_t granule; /* the lowest bit of page_size_mask (never 0): a power of two */
 	uint8_t bypass;
 	const char *isolation;
 	bool unattached_blocked;

@@ -17,14 +17,14 @@
 static int check_range(const struct viommu_dev *dev, const char *op, uint64_t iova,
 		       uint64_t len)
 {
-	uint64_t g = dev->granule;
+	uint64_t g = dev->granule; /* a power of two: its lowest set bit (bringup.c) */
 
 	if (!len)
 		return uvi_fail(-EINVAL, "%s at 0x%" PRIx64 ": length 0", op, iova);
 	if (iova + (len - 1) < iova)
 		return uvi_fail(-EINVAL, "%s at 0x%" PRIx64 " of 0x%" PRIx64 " bytes wraps around "
 				"the 64-bit address space", op, iova, len);
-	if (iova % g || len % g)
+	if ((iova | len) & (g - 1))
 		return uvi_fail(-EINVAL, "%s at 0x%" PRIx64 " of 0x%" PRIx64 " bytes is not "
 				"aligned on the device's granule 0x%" PRIx64, op, iova, len, g);
 	/* 5.13.6.2: the driver MUST NOT send addresses outside input_range. */
@@ -52,7 +52,7 @@ static int check_phys(const struct viommu_dev *dev, uint64_t phys, uint64_t len)
 	if (phys + (len - 1) < phys)
 		return uvi_fail(-EINVAL, "MAP: physical range at 0x%" PRIx64 " of 0x%" PRIx64
 				" bytes wraps around", phys, len);
-	if (phys % dev->granule)
+	if (phys & (dev->granule - 1))
 		return uvi_fail(-EINVAL, "MAP: physical address 0x%" PRIx64 " is not aligned on "
 				"the granule 0x%" PRIx64, phys, dev->granule);
 	return 0;
