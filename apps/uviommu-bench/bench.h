@@ -40,7 +40,7 @@ int bench_ring(int argc, char **argv);
 /*
  * bench_map.c: uviommu-bench map [--device sim|SSSS:BB:DD.F] [--access
  * auto|vfio|uio] [--endpoint ADDR|ID] [--ring auto|split|packed]
- * [--pairs N] [--json] [--csv FILE]
+ * [--pairs N] [--paired SLICES] [--json] [--csv FILE]
  */
 int bench_map(int argc, char **argv);
 

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uviommu-bench map end to end against the software device: the JSON
+ * contract of issue #4 (doc/bench-map.md), the paired ratio and its
+ * option. Tiny runs: what is checked is the output's shape and its
+ * internal consistency, never a speed.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_run.h"
+#include "cunit_main.h"
+
+#define bench(r, ...) cli_run((r), BENCH_BIN, __VA_ARGS__)
+
+/* The number after "key": in a JSON text, or -1 when the key is absent. */
+static double number_of(const char *json, const char *key)
+{
+	char pattern[64];
+	const char *p;
+	double v;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	p = strstr(json, pattern);
+	if (!p || sscanf(p + strlen(pattern), "%lf", &v) != 1)
+		return -1;
+	return v;
+}
+
+static void test_map_json_contract(void)
+{
+	static const char *const keys[] = {
+		"\"device\":\"sim\"", "\"ring\":\"split\"", "\"results\":[", "\"batch\":1,",
+		"\"batch\":8,", "\"batch\":64,", "\"batch\":256,", "\"coalesced64\":{",
+		"\"unbatched_pairs_per_s\":", "\"coalesced64_pairs_per_s\":",
+		"\"driver_ns_per_request\":", "\"p50_us\":", "\"p99_us\":",
+	};
+	struct cli_run r;
+
+	bench(&r, "map --device sim --pairs 640 --json");
+	CU_ASSERT_EQUAL_FATAL(r.status, 0);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.out, keys[i]));
+	CU_ASSERT(number_of(r.out, "unbatched_pairs_per_s") > 0);
+	CU_ASSERT(number_of(r.out, "coalesced64_pairs_per_s") > 0);
+}
+
+/* By default with the software device: 21 slices whose median lies within their range. */
+static void test_map_paired_default(void)
+{
+	struct cli_run r;
+	const char *p;
+	double median, lo, hi;
+
+	bench(&r, "map --device sim --pairs 640 --json");
+	CU_ASSERT_EQUAL_FATAL(r.status, 0);
+	p = strstr(r.out, "\"paired64\":{");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(number_of(p, "slices"), 21);
+	CU_ASSERT_EQUAL(number_of(p, "pairs_per_slice"), 64); /* 640 / 40, at least one round */
+	median = number_of(p, "median_ratio");
+	lo = number_of(p, "min_ratio");
+	hi = number_of(p, "max_ratio");
+	CU_ASSERT(lo > 0 && lo <= median && median <= hi);
+}
+
+static void test_map_paired_option(void)
+{
+	struct cli_run r;
+
+	bench(&r, "map --device sim --pairs 640 --paired 0 --json");
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_PTR_NULL(strstr(r.out, "paired64"));
+	bench(&r, "map --device sim --pairs 640 --paired 3");
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "batch 64 / batch 1, paired: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "median of 3 slices"));
+	/* An even count has no middle slice. */
+	bench(&r, "map --device sim --paired 4");
+	CU_ASSERT_EQUAL(r.status, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--paired takes 0 or an odd number"));
+	bench(&r, "map --device sim --paired 1003");
+	CU_ASSERT_EQUAL(r.status, 2);
+}
+
+static const struct test_case cases[] = {
+	TEST_CASE(test_map_json_contract),
+	TEST_CASE(test_map_paired_default),
+	TEST_CASE(test_map_paired_option),
+	TEST_END,
+};
+
+int main(void)
+{
+	return run_suite("uviommu-bench", cases);
+}
