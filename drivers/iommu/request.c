@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../lib/common/error_internal.h"
+#include "../../lib/common/prefetch.h"
 #include "dev.h"
 
 #define TAIL_UNWRITTEN 0xff /* an unknown status: a tail the device did not write */
@@ -231,6 +232,8 @@ int uvi_req_reap(struct viommu_dev *dev)
 	int n = 0, rc;
 
 	while ((rc = uvi_vq_get_used(dev->rq, &token, &used_len)) == 1) {
+		/* The device is done with the slot: its next request finds the line ours. */
+		uvi_prefetch_for_write(((struct uvi_slot *)token)->buf);
 		complete(dev, token, used_len);
 		n++;
 	}

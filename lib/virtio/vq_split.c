@@ -8,6 +8,7 @@
  * whole: its tail links to the old free head. The rings themselves are
  * never read back for driver state.
  */
+#include "../common/prefetch.h"
 #include "vq_internal.h"
 
 #define ROUND_UP(x, a) (((x) + (a) - 1) & ~(size_t)((a) - 1))
@@ -229,6 +230,8 @@ int uvi_vq_split_get_used(struct uvi_vq *vq, void **token, uint32_t *used_len)
 	st->token = NULL;
 	vq->ids[st->tail].next = s->free_head;
 	s->free_head = (uint16_t)id;
+	/* Only read by the device, and no longer: the next add writes it (prefetch.h). */
+	uvi_prefetch_for_write(&s->desc[id]);
 	vq->num_free += st->ndesc;
 	vq->in_flight--;
 	s->last_used++;
