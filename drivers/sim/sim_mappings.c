@@ -57,13 +57,11 @@ static struct around around(const struct sim_mappings *t, uint64_t addr)
 	struct uvi_rb_node *n = t->tree.root;
 
 	while (n) {
-		if (n->key <= addr) {
-			a.below = n;
-			n = n->right;
-		} else {
-			a.above = n;
-			n = n->left;
-		}
+		bool below = n->key <= addr;
+
+		a.below = uvi_rb_pick(below, n, a.below);
+		a.above = uvi_rb_pick(below, a.above, n);
+		n = uvi_rb_pick(below, n->right, n->left);
 	}
 	return a;
 }

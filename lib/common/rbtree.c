@@ -326,12 +326,10 @@ static struct uvi_rb_node *leftmost_above(const struct uvi_rb_tree *t, uint64_t 
 	struct uvi_rb_node *n = t->root, *found = NULL;
 
 	while (n) {
-		if (n->key > key || (!strict && n->key == key)) {
-			found = n;
-			n = n->left;
-		} else {
-			n = n->right;
-		}
+		bool above = n->key > key || (!strict && n->key == key);
+
+		found = uvi_rb_pick(above, n, found);
+		n = uvi_rb_pick(above, n->left, n->right);
 	}
 	return found;
 }
@@ -342,12 +340,10 @@ static struct uvi_rb_node *rightmost_below(const struct uvi_rb_tree *t, uint64_t
 	struct uvi_rb_node *n = t->root, *found = NULL;
 
 	while (n) {
-		if (n->key < key || (!strict && n->key == key)) {
-			found = n;
-			n = n->right;
-		} else {
-			n = n->left;
-		}
+		bool below = n->key < key || (!strict && n->key == key);
+
+		found = uvi_rb_pick(below, n, found);
+		n = uvi_rb_pick(below, n->right, n->left);
 	}
 	return found;
 }
