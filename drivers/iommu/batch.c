@@ -6,7 +6,6 @@
  * threads (the event thread, other batches) get their turn.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 
 #include "../../lib/common/error_internal.h"
@@ -14,6 +13,7 @@
 
 #define CAPACITY_MAX (1u << 24)
 #define KNOWN_FLAGS VIOMMU_BATCH_COALESCE_UNMAP
+#define BURST_LOCK_SPAN 256 /* requests of a burst added per hold of the device lock */
 
 int uvi_batch_alloc(struct viommu_dev *dev, unsigned capacity, unsigned flags,
 		    struct viommu_batch **out)
@@ -88,25 +88,34 @@ int viommu_batch_unmap(struct viommu_batch *b, struct viommu_domain *dom, uint64
 	return rc;
 }
 
+/*
+ * The lock is let go every BURST_LOCK_SPAN requests, so that a long burst
+ * does not keep the event thread or other batches waiting (the device and
+ * the domain are checked again each time it is taken).
+ */
 static int add_burst(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
 		     const struct viommu_range *ranges, unsigned n, unsigned flags)
 {
 	const char *op = type == VIRTIO_IOMMU_T_MAP ? "map" : "unmap";
+	unsigned done = 0, span;
 	int rc;
 
 	if (!b)
 		return uvi_fail(-EINVAL, "batch_%s_burst: NULL batch", op);
-	if (!n)
-		return 0;
-	if (!ranges)
+	if (n && !ranges)
 		return uvi_fail(-EINVAL, "batch_%s_burst: NULL ranges", op);
-	if (n > INT_MAX)
-		return uvi_fail(-EINVAL, "batch_%s_burst: %u requests is more than a count "
-				"can return", op, n);
-	pthread_mutex_lock(&b->dev->lock);
-	rc = uvi_batch_add_burst_locked(b, type, dom, ranges, n, flags);
-	pthread_mutex_unlock(&b->dev->lock);
-	return rc;
+	while (done < n) {
+		span = n - done < BURST_LOCK_SPAN ? n - done : BURST_LOCK_SPAN;
+		pthread_mutex_lock(&b->dev->lock);
+		rc = uvi_batch_add_burst_locked(b, type, dom, ranges + done, span, flags);
+		pthread_mutex_unlock(&b->dev->lock);
+		if (rc < 0)
+			return done ? (int)done : rc;
+		done += (unsigned)rc; /* at most the batch's capacity: an int */
+		if ((unsigned)rc < span)
+			break;
+	}
+	return (int)done;
 }
 
 int viommu_batch_map_burst(struct viommu_batch *b, struct viommu_domain *dom,

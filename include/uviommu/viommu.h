@@ -212,12 +212,14 @@ struct viommu_range {
 
 /*
  * Bursts: add n requests of one domain in one call, with the same checks
- * per request as viommu_batch_map()/_unmap() but one lock and one check of
- * the device and the domain for all of them (rte_*_burst style). Requests
- * are added in order up to the first that is refused. Returns how many
- * were added; when that is fewer than n, viommu_last_error() says why
- * ranges[returned] was refused, and a call starting there returns its
- * errno. When the first is refused, returns its errno.
+ * per request as viommu_batch_map()/_unmap() but the lock taken and the
+ * device and the domain checked once per 256 requests instead of once per
+ * request (rte_*_burst style). Requests are added in order up to the first
+ * that is refused. Returns how many were added (n = 0: none, 0); when that
+ * is fewer than n, viommu_last_error() says why ranges[returned] was
+ * refused, and a call starting there returns its errno, unless what
+ * refused it has changed since (-EBUSY: the other batch completed). When
+ * the first is refused, returns its errno.
  */
 int viommu_batch_map_burst(struct viommu_batch *b, struct viommu_domain *dom,
 			   const struct viommu_range *ranges, unsigned n, unsigned flags);
