@@ -45,9 +45,9 @@
  *
  * Batch 64 / batch 1, paired (--paired SLICES, default 21 with the
  * software device, 0 with a real one): besides the ratio of the table's
- * two rows, SLICES pairs of short slices, each running --pairs / 40
- * pairs at batch 1 and at batch 64 back to back, give the median of the
- * slices' ratios (bench_map_paired.c says why).
+ * two rows, SLICES pairs of short slices, each running --pairs / 40 pairs
+ * (in whole rounds of 64) at batch 1 and at batch 64 back to back, give
+ * the median of the slices' ratios (bench_map_paired.c says why).
  *
  * --ring: with the software device, packed makes it offer RING_PACKED
  * (auto and split: it offers split only, as QEMU does by default); with a

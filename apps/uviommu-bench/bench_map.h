@@ -80,7 +80,6 @@ void map_describe_device(const struct bench *b, FILE *out);
 
 /* bench_map_rounds.c */
 void map_build_pool(struct bench *b);
-void map_next_round(struct bench *b, const struct config *c);
 /* Run rounds of c (batch NULL: batch 1); with lat, record each round's wall time. */
 int map_run_rounds(struct bench *b, const struct config *c, struct viommu_batch *batch,
 		   uint64_t rounds, uint64_t *lat);

@@ -51,7 +51,8 @@ static int slice(struct bench *b, struct viommu_batch *batch, unsigned i, uint64
 		if (!rc)
 			rc = rate(b, &batched, batch, pairs, &many);
 	}
-	*ratio = many / one;
+	if (!rc)
+		*ratio = many / one;
 	return rc;
 }
 
@@ -79,16 +80,21 @@ static int run_slices(struct bench *b, struct viommu_batch *batch, struct map_pa
 	return rc;
 }
 
+/* Pairs in whole rounds of batch 64, at least one: both batch sizes then run as many. */
+static uint64_t whole_rounds(uint64_t pairs)
+{
+	uint64_t rounds = (pairs + PAIRED_BATCH - 1) / PAIRED_BATCH;
+
+	return (rounds ? rounds : 1) * PAIRED_BATCH;
+}
+
 int map_paired(struct bench *b, struct map_paired *out)
 {
 	struct viommu_batch *batch;
 	uint64_t pairs = b->o->pairs / SLICE_SHARE;
 	int rc;
 
-	*out = (struct map_paired){
-		.slices = b->o->paired,
-		.pairs_per_slice = pairs < PAIRED_BATCH ? PAIRED_BATCH : pairs,
-	};
+	*out = (struct map_paired){ .slices = b->o->paired, .pairs_per_slice = whole_rounds(pairs) };
 	fprintf(stderr, "uviommu-bench: map: batch 64 / batch 1 in %u slices of %llu pairs "
 		"each...", out->slices, (unsigned long long)out->pairs_per_slice);
 	rc = viommu_batch_create(b->dev, PAIRED_BATCH, 0, &batch);
