@@ -229,14 +229,23 @@ static void test_mmio_refused_without_feature(void)
 	rig_close(&r);
 }
 
+/* The rig's default device, split or packed, and a domain with EP1 attached. */
+static struct viommu_domain *open_attached(struct rig *r, bool packed)
+{
+	struct viommu_domain *dom;
+
+	rig_open_default(r, packed);
+	rig_ok(viommu_domain_create(r->dev, &dom), "domain");
+	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	return dom;
+}
+
 static void test_mmio_with_feature(void)
 {
 	struct viommu_domain *dom;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	rig_ok(viommu_map(dom, IOVA, FAKE_PHYS, RIG_PAGE, VIOMMU_MAP_WRITE | VIOMMU_MAP_MMIO),
 	       "MMIO with the feature");
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 1);
@@ -473,9 +482,7 @@ static void test_batch_one_notify(void)
 	struct viommu_batch *b;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	rig_ok(viommu_batch_create(r.dev, BATCH, 0, &b), "batch");
 	for (unsigned i = 0; i < BATCH; i++)
 		viommu_batch_map(b, dom, IOVA + i * RIG_PAGE, rig_phys(pages + i * RIG_PAGE),
@@ -566,9 +573,7 @@ static void test_batch_burst_spans(void)
 	struct viommu_batch *b;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	rig_ok(viommu_batch_create(r.dev, LONG, 0, &b), "batch");
 	burst_ranges(x, pages, LONG);
 	x[BAD].len = 0;
@@ -597,9 +602,7 @@ static void test_batch_bursts(void)
 	struct viommu_batch *b;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	rig_ok(viommu_batch_create(r.dev, BURST - 2, 0, &b), "batch");
 	rig_expect(viommu_batch_map_burst(NULL, dom, x, 1, RW), -EINVAL, "NULL batch");
 	rig_expect(viommu_batch_map_burst(b, dom, NULL, 1, RW), -EINVAL, "NULL ranges");
@@ -624,9 +627,7 @@ static void dependent_requests(bool packed)
 	struct viommu_batch *b;
 	struct rig r;
 
-	rig_open_default(&r, packed);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, packed);
 	rig_ok(viommu_map(dom, IOVA, rig_phys(pages), RIG_PAGE, RW), "map 0");
 	rig_ok(viommu_map(dom, IOVA + 2 * RIG_PAGE, rig_phys(pages + 2 * RIG_PAGE), RIG_PAGE, RW),
 	       "map 2");
@@ -673,9 +674,7 @@ static void test_batches_do_not_race(void)
 	struct viommu_domain *dom;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	rig_ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
 	rig_ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
 	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, IOVA, FAKE_PHYS, RIG_PAGE, RW), 0);
@@ -712,9 +711,7 @@ static void test_many_pending_unmaps(void)
 	struct viommu_domain *dom;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	/* Pages 4j and 4j + 2 are mapped; UNMAP j covers pages 4j to 4j + 2, its hole 4j + 1. */
 	for (unsigned j = 0; j < N; j++) {
 		rig_ok(viommu_map(dom, PAGE_IOVA(4 * j), FAKE_PHYS, RIG_PAGE, RW), "map 4j");
@@ -760,9 +757,7 @@ static void test_gapless_pending_unmaps(void)
 	struct viommu_domain *dom;
 	struct rig r;
 
-	rig_open_default(&r, false);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, false);
 	for (unsigned j = 0; j < 4; j++)
 		rig_ok(viommu_map(dom, PAGE_IOVA(j), FAKE_PHYS, RIG_PAGE, RW), "map page j");
 	rig_ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
@@ -872,9 +867,7 @@ static void unmap_coalescing(bool packed)
 	struct viommu_domain *dom;
 	struct rig r;
 
-	rig_open_default(&r, packed);
-	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
-	rig_ok(viommu_attach_endpoint(dom, EP1), "attach");
+	dom = open_attached(&r, packed);
 	CU_ASSERT_EQUAL(unmap_whole(&r, dom, pages, 0), BATCH);
 	CU_ASSERT_EQUAL(unmap_whole(&r, dom, pages, VIOMMU_BATCH_COALESCE_UNMAP), 1);
 	rig_close(&r);
