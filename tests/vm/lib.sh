@@ -44,6 +44,8 @@ VM_QEMU=${QEMU:-qemu-system-x86_64}
 VM_KERNEL_META=linux-image-cloud-amd64
 # Printed by the generated /init after the INIT script returns: "@@VM-INIT-EXIT <status>@@".
 VM_EXIT_MARK=@@VM-INIT-EXIT
+# Printed by the generated /init before it runs the INIT script: the guest's userspace is up.
+VM_START_MARK=@@VM-INIT-START@@
 
 vm_err() { printf 'vm: %s\n' "$*" >&2; }
 
@@ -185,6 +187,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 [ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
+echo "$VM_START_MARK"
 /bin/sh /init.main
 rc=\$?
 echo
@@ -217,6 +220,12 @@ vm_base_args() {
         -kernel "$1" -initrd "$2" -append "${3:-console=ttyS0 panic=-1 quiet}")
 }
 
+# vm_qemu_crashed_early RC LOG: QEMU died of a signal (not the timeout's) before the
+# guest's /init printed VM_START_MARK.
+vm_qemu_crashed_early() {
+    (($1 > 128 && $1 != 137)) && ! tr -d '\r' <"$2" | grep -aqx -- "$VM_START_MARK"
+}
+
 vm_boot() (
     set -euo pipefail
     if (($# < 2)); then
@@ -231,14 +240,23 @@ vm_boot() (
     fi
     vm_need timeout "$VM_QEMU"
 
-    local err rc=0 t0 t1 ms status
+    local err rc t0 t1 ms status attempt
     err=$(mktemp "${TMPDIR:-/tmp}/vm-qemu-stderr.XXXXXX")
     trap 'rm -f -- "$err"' EXIT
-    vm_err "booting guest (timeout ${t}s) ..."
-    t0=$(date +%s%N)
-    timeout --kill-after=5 "$t" "$VM_QEMU" "$@" </dev/null >"$log" 2>"$err" || rc=$?
-    t1=$(date +%s%N)
-    ms=$(((t1 - t0) / 1000000))
+    for attempt in 1 2; do
+        vm_err "booting guest (timeout ${t}s) ..."
+        rc=0
+        t0=$(date +%s%N)
+        timeout --kill-after=5 "$t" "$VM_QEMU" "$@" </dev/null >"$log" 2>"$err" || rc=$?
+        t1=$(date +%s%N)
+        ms=$(((t1 - t0) / 1000000))
+        vm_qemu_crashed_early "$rc" "$log" && ((attempt == 1)) || break
+        # QEMU 7.2 under TCG has been seen to die of SIGSEGV in the firmware, before the
+        # guest kernel ran: nothing of the project had run, so one more boot is fair.
+        vm_err "QEMU CRASHED (status $rc) after ${ms} ms, before the guest's /init started;" \
+            "booting once more. Its messages:"
+        vm_show_log '  qemu: ' <"$err"
+    done
 
     if ((rc == 124 || rc == 137)); then
         vm_err "TIMEOUT: guest still running after ${t}s, killed (rc $rc); serial log tail ($log):"
