@@ -103,7 +103,7 @@ static int create_locked(struct viommu_dev *dev, struct viommu_domain **out)
 	dom->dev = dev;
 	dom->id = id;
 	dom->pending_unmaps = (struct uvi_rb_tree)UVI_RB_TREE_INIT(unmap_augment);
-	rc = uvi_shadow_create(&dom->shadow);
+	rc = uvi_shadow_create((unsigned)__builtin_ctzll(dev->granule), &dom->shadow);
 	if (!rc)
 		rc = add_to_device(dev, dom);
 	if (rc) {

@@ -9,8 +9,10 @@
  *
  * It is the truth the driver validates against before queueing anything
  * (overlap, split) and what it replays after a re-attach or a device
- * reset. Every operation is O(log n) (n live entries) except iteration.
- * Not thread-safe: the device lock covers it.
+ * reset. Entries are aligned on the granule (1 << shift bytes). A lookup
+ * is one walk down a radix table, at most ceil((64 - shift) / 9) loads,
+ * whatever the number of entries; inserting or removing an entry writes
+ * a slot per aligned block of it. Not thread-safe: the device lock covers it.
  */
 
 #include <stdbool.h>
@@ -38,13 +40,15 @@ struct uvi_shadow_entry {
 
 struct uvi_shadow;
 
-int uvi_shadow_create(struct uvi_shadow **out);
+/* A shadow of entries aligned on 1 << shift bytes (shift < 64); 0, -EINVAL or -ENOMEM. */
+int uvi_shadow_create(unsigned shift, struct uvi_shadow **out);
 void uvi_shadow_destroy(struct uvi_shadow *s);
 uint64_t uvi_shadow_count(const struct uvi_shadow *s);
 
 /*
  * Insert e (copied). -EEXIST, nothing changed, if it overlaps an entry;
- * -EINVAL if e->start > e->end; -ENOMEM. The copy's start and end must not
+ * -EINVAL if e->start > e->end or e->start or e->end + 1 is not a
+ * multiple of the granule; -ENOMEM. The copy's start and end must not
  * be changed in place (remove it and insert again); its other fields may.
  */
 int uvi_shadow_insert(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
@@ -60,9 +64,9 @@ struct uvi_shadow_entry *uvi_shadow_first_overlap(struct uvi_shadow *s, uint64_t
 /* The next entry after e in address order, or NULL. */
 struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
 /*
- * For a walk over [.., end]: the entry after e, or NULL when e reaches end
- * (the next entry then starts above end). Saves the climb to a successor
- * outside the range; the caller still checks the next entry's start.
+ * For a walk over [.., end]: the entry after e if it starts at or below
+ * end, else NULL. Cheaper than uvi_shadow_next, which looks up to
+ * UINT64_MAX.
  */
 struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
 					      const struct uvi_shadow_entry *e, uint64_t end);

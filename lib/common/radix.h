@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef UVIOMMU_RADIX_H
+#define UVIOMMU_RADIX_H
+
+/*
+ * A radix table over 64-bit addresses, shaped like an IOMMU's page
+ * table: nodes of 512 slots, one level per 9 bits of (address >> shift).
+ * A range [start, end] points every address in it to one value; a range
+ * is stored as the fewest aligned blocks, each one slot at the level
+ * whose slots span that block (a 2 MiB-aligned 2 MiB range at shift 12
+ * is one slot one level above the leaves). Finding the value of an
+ * address is one walk of at most ceil((64 - shift) / 9) loads, with no
+ * comparison of keys and no rebalancing; a bitmap per node finds the
+ * next used slot without scanning empty ones.
+ *
+ * Ranges must not overlap (the caller checks with uvi_radix_first) and
+ * start and end + 1 must be multiples of 1 << shift. Values must be
+ * aligned on at least 2 bytes (the low bit tags them). Like an IOMMU's
+ * page-table pages, a node that empties is kept for the next range there
+ * and freed only by destroy: the memory is that of every part of the
+ * address space ever used, about 4 KiB per 2^(9 + shift) bytes of it
+ * touched (2 MiB at shift 12). Not thread-safe.
+ */
+
+#include <stdint.h>
+
+struct uvi_radix;
+
+/* A table of addresses >> shift (shift < 64); 0 or -ENOMEM. */
+int uvi_radix_create(unsigned shift, struct uvi_radix **out);
+void uvi_radix_destroy(struct uvi_radix *t);
+
+/*
+ * Point [start, end] at val. The range must be empty and aligned (see
+ * above); -ENOMEM leaves the table as it was.
+ */
+int uvi_radix_set(struct uvi_radix *t, uint64_t start, uint64_t end, void *val);
+/* Empty [start, end] (a range set before, or part of one: every slot it covers). */
+void uvi_radix_clear(struct uvi_radix *t, uint64_t start, uint64_t end);
+/* The value at addr, or NULL. */
+void *uvi_radix_get(struct uvi_radix *t, uint64_t addr); /* not const: it keeps a hint */
+/* The value at the lowest address of [start, end] that has one, or NULL (start <= end). */
+void *uvi_radix_first(struct uvi_radix *t, uint64_t start, uint64_t end);
+
+#endif
