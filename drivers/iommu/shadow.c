@@ -163,6 +163,11 @@ int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 	return 0;
 }
 
+void uvi_shadow_prefetch(const struct uvi_shadow *s, uint64_t iova)
+{
+	uvi_radix_prefetch(s->table, iova);
+}
+
 void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e)
 {
 	uvi_radix_clear(s->table, e->start, e->end);

@@ -73,6 +73,8 @@ struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
 /* An entry that [start, end] covers only in part (an UNMAP would split it), or NULL. */
 struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t start,
 					       uint64_t end);
+/* Start loading what a lookup at iova will read (a burst does it a few requests ahead). */
+void uvi_shadow_prefetch(const struct uvi_shadow *s, uint64_t iova);
 /* Remove e (a pointer obtained from this shadow). */
 void uvi_shadow_remove(struct uvi_shadow *s, struct uvi_shadow_entry *e);
 /* The lowest entry, for iteration with uvi_shadow_next. */

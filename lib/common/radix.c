@@ -381,6 +381,24 @@ void uvi_radix_clear(struct uvi_radix *t, uint64_t start, uint64_t end)
 	clear_below(t->root, t->top, start >> t->shift, end >> t->shift);
 }
 
+void uvi_radix_prefetch(const struct uvi_radix *t, uint64_t addr)
+{
+	uint64_t key = addr >> t->shift;
+	const struct node *n = t->root;
+
+	if (key > last_key(t))
+		return;
+	for (unsigned level = t->top; level; level--) {
+		uintptr_t s = n->slot[idx(key, level)];
+
+		if (!s || (s & VALUE_TAG))
+			return;
+		n = (const struct node *)s;
+	}
+	__builtin_prefetch(&n->slot[idx(key, 0)]);
+	__builtin_prefetch(n->used);
+}
+
 void *uvi_radix_get(struct uvi_radix *t, uint64_t addr)
 {
 	uint64_t key = addr >> t->shift;

@@ -37,6 +37,14 @@ void uvi_radix_destroy(struct uvi_radix *t);
 int uvi_radix_set(struct uvi_radix *t, uint64_t start, uint64_t end, void *val);
 /* Empty [start, end] (a range set before, or part of one: every slot it covers). */
 void uvi_radix_clear(struct uvi_radix *t, uint64_t start, uint64_t end);
+/*
+ * Start loading the cache lines that a lookup or a one-granule set or
+ * clear at addr will use (its leaf's slot and bitmap), without waiting:
+ * the leaves of scattered addresses are rarely in the cache, and a burst
+ * can fetch the next requests' leaves while it handles this one. The
+ * walk down to the leaf reads only the upper levels, which stay cached.
+ */
+void uvi_radix_prefetch(const struct uvi_radix *t, uint64_t addr);
 /* The value at addr, or NULL. */
 void *uvi_radix_get(struct uvi_radix *t, uint64_t addr); /* not const: it keeps a hint */
 /* The value at the lowest address of [start, end] that has one, or NULL (start <= end). */
