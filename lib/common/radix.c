@@ -49,6 +49,7 @@ struct leaf_hint {
 struct uvi_radix {
 	unsigned shift;
 	unsigned top, max_top; /* the root's level, and the most it can be */
+	uint64_t last_key;     /* the last key the root spans */
 	struct node *root;
 	struct leaf_hint hint;
 };
@@ -84,8 +85,8 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* The last key the root spans. */
-static uint64_t last_key(const struct uvi_radix *t)
+/* The last key a root of level top spans. */
+static uint64_t span_of_top(const struct uvi_radix *t)
 {
 	return t->top >= t->max_top ? UINT64_MAX : slot_mask(t->top + 1);
 }
@@ -157,6 +158,7 @@ int uvi_radix_create(unsigned shift, struct uvi_radix **out)
 	}
 	t->shift = shift;
 	t->max_top = (bits + SLOT_BITS - 1) / SLOT_BITS - 1;
+	t->last_key = span_of_top(t);
 	*out = t;
 	return 0;
 }
@@ -258,7 +260,7 @@ static struct node *leaf_of(struct uvi_radix *t, uint64_t key, uintptr_t *above)
 
 	if (n && t->hint.prefix == key >> SLOT_BITS)
 		return n;
-	if (key > last_key(t)) {
+	if (key > t->last_key) {
 		*above = 0;
 		return NULL;
 	}
@@ -344,7 +346,7 @@ static void clear_one(struct uvi_radix *t, uint64_t key)
 /* Add levels above the root until it spans key: the old root is slot 0 of the new. */
 static int grow_to(struct uvi_radix *t, uint64_t key)
 {
-	while (key > last_key(t)) {
+	while (key > t->last_key) {
 		struct node *n = node_new();
 
 		if (!n)
@@ -354,6 +356,7 @@ static int grow_to(struct uvi_radix *t, uint64_t key)
 			mark_used(n, 0);
 		t->root = n;
 		t->top++;
+		t->last_key = span_of_top(t);
 	}
 	return 0;
 }
@@ -386,7 +389,7 @@ void uvi_radix_prefetch(const struct uvi_radix *t, uint64_t addr)
 	uint64_t key = addr >> t->shift;
 	const struct node *n = t->root;
 
-	if (key > last_key(t))
+	if (key > t->last_key)
 		return;
 	for (unsigned level = t->top; level; level--) {
 		uintptr_t s = n->slot[idx(key, level)];
@@ -429,13 +432,14 @@ static uintptr_t first_below(const struct node *n, unsigned level, uint64_t ks, 
 
 void *uvi_radix_first(struct uvi_radix *t, uint64_t start, uint64_t end)
 {
-	uint64_t ks = start >> t->shift, ke = min_u64(end >> t->shift, last_key(t));
+	uint64_t ks = start >> t->shift, ke;
 	uintptr_t v;
 
+	if (ks == end >> t->shift)
+		return uvi_radix_get(t, start);
+	ke = min_u64(end >> t->shift, t->last_key);
 	if (ks > ke)
 		return NULL;
-	if (ks == ke)
-		return uvi_radix_get(t, start);
 	v = first_below(t->root, t->top, ks, ke);
 	return v ? (void *)(v - VALUE_TAG) : NULL;
 }
