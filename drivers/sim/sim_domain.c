@@ -45,9 +45,14 @@ int sim_domain_create(struct sim_iommu *s, uint32_t id, bool bypass, struct sim_
 
 	if (!d)
 		return uvi_fail(-ENOMEM, "sim: out of memory for domain %u", id);
-	*d = (struct sim_domain){ .id = id, .bypass = bypass, .maps = SIM_MAPPINGS_INIT };
+	*d = (struct sim_domain){ .id = id, .bypass = bypass };
+	if (sim_mappings_init(&d->maps, (unsigned)__builtin_ctzll(s->granule))) {
+		free(d);
+		return uvi_fail(-ENOMEM, "sim: out of memory for domain %u", id);
+	}
 	/* The caller made sure that id is new, so tsearch() inserts d. */
 	if (!tsearch(d, &s->domains, cmp_domain_id)) {
+		sim_mappings_destroy(&d->maps);
 		free(d);
 		return uvi_fail(-ENOMEM, "sim: out of memory for domain %u", id);
 	}
@@ -60,7 +65,7 @@ static void free_domain(void *p)
 {
 	struct sim_domain *d = p;
 
-	sim_mappings_clear(&d->maps);
+	sim_mappings_destroy(&d->maps);
 	free(d);
 }
 

@@ -1,165 +1,103 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The table is an intrusive red-black tree (lib/common/rbtree) keyed by
- * virt_start. Stored intervals never overlap, so ordering them by start
- * also orders them by end, and the only mapping that can contain an
- * address a is the last one starting at or below a. Removed nodes go to a
- * free list and are reused by the next insert: no allocation per mapping
- * once the table has reached its size.
+ * The table of sim_mappings.h on lib/common/radix.h. Every granule of a
+ * mapping points at it; mappings are aligned and never overlap, so a
+ * range meets a mapping exactly when one of its granules does, and an
+ * UNMAP range can only split the mappings holding its first and last
+ * byte. Removed mappings go to a free list and are reused by the next
+ * insert: no allocation per mapping once the table has reached its size.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdbool.h>
 #include <stdlib.h>
 
 #include "sim_mappings.h"
 #include "../../lib/common/error_internal.h"
+#include "../../lib/common/radix.h"
 
 struct map_node {
-	struct uvi_rb_node rb; /* rb.key == m.virt_start */
-	struct sim_mapping m;
+	struct sim_mapping m; /* first: the table's values are mappings */
 	struct map_node *next_free;
 };
 
-static struct map_node *node_of(const struct uvi_rb_node *n)
+int sim_mappings_init(struct sim_mappings *t, unsigned shift)
 {
-	return n ? uvi_rb_entry(n, struct map_node, rb) : NULL;
+	*t = (struct sim_mappings){ .count = 0 };
+	return uvi_radix_create(shift, &t->table);
 }
 
-void sim_mappings_clear(struct sim_mappings *t)
+static void put_node(struct sim_mappings *t, struct map_node *n)
 {
-	struct uvi_rb_node *n, *next;
+	n->next_free = t->free_nodes;
+	t->free_nodes = n;
+}
+
+void sim_mappings_destroy(struct sim_mappings *t)
+{
 	struct map_node *f;
 
-	for (n = uvi_rb_postorder_first(&t->tree); n; n = next) {
-		next = uvi_rb_postorder_next(n);
-		free(node_of(n));
-	}
+	if (t->count)
+		sim_mappings_remove_range(t, 0, UINT64_MAX); /* to the free list */
 	while ((f = t->free_nodes)) {
 		t->free_nodes = f->next_free;
 		free(f);
 	}
-	*t = (struct sim_mappings)SIM_MAPPINGS_INIT;
-}
-
-/*
- * One descent gives the two mappings around addr: the last one starting at
- * or below it and the first one starting above it, without the walk up the
- * tree that uvi_rb_next() may need.
- */
-struct around {
-	struct uvi_rb_node *below, *above;
-};
-
-static struct around around(const struct sim_mappings *t, uint64_t addr)
-{
-	struct around a = { NULL, NULL };
-	struct uvi_rb_node *n = t->tree.root;
-
-	while (n) {
-		bool below = n->key <= addr;
-
-		a.below = uvi_rb_pick(below, n, a.below);
-		a.above = uvi_rb_pick(below, a.above, n);
-		n = uvi_rb_pick(below, n->right, n->left);
-	}
-	return a;
-}
-
-/* The mapping with the lowest start that intersects [start, end]; a: around(start). */
-static struct map_node *overlap_at(struct around a, uint64_t start, uint64_t end)
-{
-	if (a.below && node_of(a.below)->m.virt_end >= start)
-		return node_of(a.below);
-	return a.above && node_of(a.above)->m.virt_start <= end ? node_of(a.above) : NULL;
-}
-
-static struct map_node *first_overlap(const struct sim_mappings *t, uint64_t start, uint64_t end)
-{
-	return overlap_at(around(t, start), start, end);
-}
-
-static struct map_node *node_get(struct sim_mappings *t)
-{
-	struct map_node *n = t->free_nodes;
-
-	if (!n)
-		return malloc(sizeof(*n));
-	t->free_nodes = n->next_free;
-	return n;
+	uvi_radix_destroy(t->table);
+	*t = (struct sim_mappings){ .count = 0 };
 }
 
 int sim_mappings_insert(struct sim_mappings *t, const struct sim_mapping *m)
 {
-	struct around a = around(t, m->virt_start);
-	const struct map_node *clash = overlap_at(a, m->virt_start, m->virt_end);
 	struct map_node *n;
+	int rc;
 
-	if (clash)
-		return uvi_fail(-EEXIST,
-				"sim: mapping [0x%" PRIx64 ", 0x%" PRIx64 "] intersects [0x%" PRIx64
-				", 0x%" PRIx64 "]",
-				m->virt_start, m->virt_end, clash->m.virt_start, clash->m.virt_end);
-	n = node_get(t);
-	if (!n)
+	if (uvi_radix_first(t->table, m->virt_start, m->virt_end))
+		return -EEXIST;
+	n = t->free_nodes;
+	if (n)
+		t->free_nodes = n->next_free;
+	else if (!(n = malloc(sizeof(*n))))
 		return uvi_fail(-ENOMEM, "sim: out of memory for a mapping");
 	n->m = *m;
-	n->rb.key = m->virt_start;
-	uvi_rb_insert_after(&t->tree, a.below, &n->rb);
+	rc = uvi_radix_set(t->table, m->virt_start, m->virt_end, &n->m);
+	if (rc) {
+		put_node(t, n);
+		return rc;
+	}
 	t->count++;
 	return 0;
+}
+
+const struct sim_mapping *sim_mappings_find(const struct sim_mappings *t, uint64_t addr)
+{
+	return uvi_radix_get(t->table, addr);
 }
 
 const struct sim_mapping *sim_mappings_find_overlap(const struct sim_mappings *t, uint64_t start,
 						    uint64_t end)
 {
-	const struct map_node *n = first_overlap(t, start, end);
-
-	return n ? &n->m : NULL;
+	return uvi_radix_first(t->table, start, end);
 }
 
-const struct sim_mapping *sim_mappings_find(const struct sim_mappings *t, uint64_t addr)
-{
-	return sim_mappings_find_overlap(t, addr, addr);
-}
-
-/* True if the mapping that holds end, if any, goes on past it; first: the lowest in the range. */
-static bool splits_at_end(const struct sim_mappings *t, const struct map_node *first, uint64_t end)
-{
-	const struct sim_mapping *m = first->m.virt_end >= end ? &first->m : sim_mappings_find(t, end);
-
-	return m && m->virt_end != end;
-}
-
-static void drop(struct sim_mappings *t, struct map_node *n)
-{
-	uvi_rb_erase(&t->tree, &n->rb);
-	n->next_free = t->free_nodes;
-	t->free_nodes = n;
-	t->count--;
-}
-
-/*
- * Only the lowest mapping in the range can hold start, and only the one
- * that holds end can go past it: both are checked before anything is
- * removed. The walk stops at the mapping that reaches end, so the usual
- * UNMAP of one whole mapping is one descent and one erase.
- */
 long sim_mappings_remove_range(struct sim_mappings *t, uint64_t start, uint64_t end)
 {
-	struct map_node *n = first_overlap(t, start, end), *next;
+	struct sim_mapping *m = uvi_radix_get(t->table, start);
 	long removed = 0;
 
-	if (!n)
-		return 0;
-	if (n->m.virt_start < start || splits_at_end(t, n, end))
-		return uvi_fail(-ERANGE, "sim: unmapping [0x%" PRIx64 ", 0x%" PRIx64
-				"] would split a mapping", start, end);
-	do {
-		next = n->m.virt_end < end ? node_of(uvi_rb_next(&n->rb)) : NULL;
-		drop(t, n);
+	if (m && m->virt_start < start)
+		return -ERANGE;
+	m = uvi_radix_get(t->table, end);
+	if (m && m->virt_end > end)
+		return -ERANGE;
+	while ((m = uvi_radix_first(t->table, start, end))) {
+		uint64_t last = m->virt_end;
+
+		uvi_radix_clear(t->table, m->virt_start, last);
+		put_node(t, (struct map_node *)m);
+		t->count--;
 		removed++;
-		n = next;
-	} while (n && n->m.virt_start <= end);
+		if (last >= end)
+			break;
+		start = last + 1; /* no wrap: last < end */
+	}
 	return removed;
 }
