@@ -155,6 +155,7 @@ static int parse_map_opts(int argc, char **argv, struct map_opts *o)
 		{ "pairs", required_argument, NULL, 'n' },
 		{ "csv", required_argument, NULL, 'c' },
 		{ "paired", required_argument, NULL, 'p' },
+		{ "live", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -185,6 +186,11 @@ static int parse_map_opts(int argc, char **argv, struct map_opts *o)
 			break;
 		case 'p':
 			rc = parse_paired(optarg, &o->paired);
+			break;
+		case 'l':
+			if (!bench_parse_uint(optarg, 0, MAX_LIVE, &o->live))
+				rc = bench_usage_error("map: --live takes a number from 0 to %u",
+						       MAX_LIVE);
 			break;
 		case 'n':
 			if (!bench_parse_uint(optarg, 1, UINT32_MAX, &o->pairs))

@@ -23,6 +23,7 @@
 #define PAGE 4096u
 #define MAX_BATCH 256u
 #define POOL_CELLS 4096u             /* at least the largest batch */
+#define MAX_LIVE (POOL_CELLS * 16u)  /* --live: every page of a second window */
 #define CELL (64u * 1024)            /* one pool page at some 4 KiB offset in each */
 #define WINDOW ((uint64_t)POOL_CELLS * CELL)
 #define WINDOW_ALIGN (2u * 1024 * 1024)
@@ -41,6 +42,7 @@ struct map_opts {
 	enum ring_choice ring;
 	uint64_t pairs;
 	unsigned paired; /* slices of the paired batch 64 / batch 1 measurement; 0: none */
+	uint64_t live;   /* mappings made before the measurement and left in place */
 };
 
 struct config {
@@ -80,6 +82,8 @@ void map_describe_device(const struct bench *b, FILE *out);
 
 /* bench_map_rounds.c */
 void map_build_pool(struct bench *b);
+/* Map --live pages beside the pool's (other pages of its cells); 0 or a negative errno. */
+int map_live_pages(struct bench *b);
 /* Run rounds of c (batch NULL: batch 1); with lat, record each round's wall time. */
 int map_run_rounds(struct bench *b, const struct config *c, struct viommu_batch *batch,
 		   uint64_t rounds, uint64_t *lat);

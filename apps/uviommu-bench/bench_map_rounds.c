@@ -43,6 +43,26 @@ static uint64_t cell_page(const struct bench *b, uint32_t cell)
 	return b->window + (uint64_t)cell * CELL + (uint64_t)(h >> 28) * PAGE;
 }
 
+/*
+ * --live N: N more mappings that stay in place while the rounds run, as a
+ * driver's long-lived buffers do, so that the driver's and the device's
+ * tables hold N + B entries instead of B. Live page j is page j /
+ * POOL_CELLS of cell j % POOL_CELLS of a second window right after the
+ * measured one (the coalesced rounds use all of the first). One MAP each.
+ */
+int map_live_pages(struct bench *b)
+{
+	for (uint64_t j = 0; j < b->o->live; j++) {
+		uint64_t cell = j % POOL_CELLS, page = j / POOL_CELLS;
+		uint64_t iova = b->window + WINDOW + cell * CELL + page * PAGE;
+		int rc = viommu_map(b->dom, iova, b->page[0].phys, PAGE, MAP_FLAGS);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static void next_round(struct bench *b, const struct config *c)
 {
 	uint32_t cell = b->cells[b->cursor];

@@ -214,19 +214,20 @@ static int read_resv(struct bench *b, uint32_t endpoint_id, struct viommu_resv_r
 
 /*
  * Move *base up past every reserved region the window [*base, *base +
- * WINDOW) meets (5.13.6.8.1.1: never map over one). A move can only meet
+ * size) meets (5.13.6.8.1.1: never map over one). A move can only meet
  * regions further up, so this ends. False if the window runs off 2^64.
  */
-static bool clear_of_resv(const struct viommu_resv_region *resv, int n, uint64_t *base)
+static bool clear_of_resv(const struct viommu_resv_region *resv, int n, uint64_t size,
+			  uint64_t *base)
 {
 	bool moved = true;
 
 	while (moved) {
 		moved = false;
-		if (*base > UINT64_MAX - (WINDOW - 1))
+		if (*base > UINT64_MAX - (size - 1))
 			return false;
 		for (int i = 0; i < n; i++) {
-			if (resv[i].start > *base + (WINDOW - 1) || resv[i].end < *base)
+			if (resv[i].start > *base + (size - 1) || resv[i].end < *base)
 				continue;
 			if (resv[i].end > UINT64_MAX - WINDOW_ALIGN)
 				return false;
@@ -237,11 +238,15 @@ static bool clear_of_resv(const struct viommu_resv_region *resv, int n, uint64_t
 	return true;
 }
 
-/* The lowest WINDOW_ALIGN-aligned window inside the input range and clear of reserved regions. */
+/*
+ * The lowest WINDOW_ALIGN-aligned window inside the input range and clear
+ * of reserved regions, twice as large with --live: the live pages take
+ * the second half.
+ */
 static int choose_window(struct bench *b, uint32_t endpoint_id)
 {
 	struct viommu_resv_region *resv;
-	uint64_t base = b->info.input_start;
+	uint64_t base = b->info.input_start, size = b->o->live ? 2 * WINDOW : WINDOW;
 	int n = read_resv(b, endpoint_id, &resv);
 	bool ok;
 
@@ -249,16 +254,16 @@ static int choose_window(struct bench *b, uint32_t endpoint_id)
 		return n;
 	ok = base <= UINT64_MAX - WINDOW_ALIGN;
 	base = (base + WINDOW_ALIGN - 1) & ~(uint64_t)(WINDOW_ALIGN - 1);
-	ok = ok && clear_of_resv(resv, n, &base) && base + (WINDOW - 1) <= b->info.input_end;
+	ok = ok && clear_of_resv(resv, n, size, &base) && base + (size - 1) <= b->info.input_end;
 	free(resv);
 	if (!ok) {
-		fprintf(stderr, "uviommu-bench: map: the input range has no room for a 256 MiB "
-			"IOVA window clear of the reserved regions\n");
+		fprintf(stderr, "uviommu-bench: map: the input range has no room for a %" PRIu64
+			" MiB IOVA window clear of the reserved regions\n", size >> 20);
 		return -ERANGE;
 	}
 	b->window = base;
 	fprintf(stderr, "uviommu-bench: map: IOVA window [0x%" PRIx64 ", 0x%" PRIx64 "], "
-		"clear of %d reserved region%s\n", base, base + (WINDOW - 1), n,
+		"clear of %d reserved region%s\n", base, base + (size - 1), n,
 		n == 1 ? "" : "s");
 	return 0;
 }
@@ -283,6 +288,20 @@ static int alloc_pages(struct bench *b)
 	return rc ? map_fail("cannot read the DMA buffer's bus addresses", rc) : 0;
 }
 
+static int set_up_live(struct bench *b)
+{
+	struct viommu_stats st;
+	int rc = map_live_pages(b);
+
+	if (rc)
+		return map_fail("cannot map the --live pages", rc);
+	if (b->o->live) {
+		viommu_get_stats(b->dev, &st);
+		fprintf(stderr, "uviommu-bench: map: %" PRIu64 " live pages mapped after the window; "
+			"the domain holds %" PRIu64 " mappings\n", b->o->live, st.mappings);
+	}
+	return 0;
+}
 
 static bool can_pin(void)
 {
@@ -320,7 +339,7 @@ int map_set_up(struct bench *b)
 	if (!rc)
 		rc = alloc_pages(b);
 	map_build_pool(b);
-	return rc;
+	return rc ? rc : set_up_live(b);
 }
 
 void map_tear_down(struct bench *b)

@@ -24,8 +24,8 @@ static const struct command commands[] = {
 	  "        CPU time per request" },
 	{ "map", bench_map,
 	  "map [--device sim|SSSS:BB:DD.F] [--access auto|vfio|uio] [--endpoint ADDR|ID]\n"
-	  "        [--ring auto|split|packed] [--pairs N] [--paired SLICES] [--json]\n"
-	  "        [--csv FILE]\n"
+	  "        [--ring auto|split|packed] [--pairs N] [--paired SLICES] [--live N]\n"
+	  "        [--json] [--csv FILE]\n"
 	  "        4 KiB MAP+UNMAP pairs/s through the driver's API at batch sizes 1, 8,\n"
 	  "        64, 256 and 64 with UNMAP coalescing; p50/p99 per round, driver CPU\n"
 	  "        time per request (default device: sim, 1000000 pairs per batch size)" },

@@ -81,9 +81,26 @@ static void test_map_paired_option(void)
 	CU_ASSERT_EQUAL(r.status, 2);
 }
 
+/* --live N: N mappings made first and left in place (the domain's count says so); bounds. */
+static void test_map_live_option(void)
+{
+	struct cli_run r;
+
+	bench(&r, "map --device sim --pairs 640 --paired 0 --live 5000 --json");
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "5000 live pages mapped after the window; "
+					     "the domain holds 5000 mappings"));
+	CU_ASSERT(number_of(r.out, "unbatched_pairs_per_s") > 0);
+	CU_ASSERT(number_of(r.out, "coalesced64_pairs_per_s") > 0); /* its runs miss the live pages */
+	bench(&r, "map --device sim --live 65537");
+	CU_ASSERT_EQUAL(r.status, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--live takes a number from 0 to 65536"));
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_map_json_contract),
 	TEST_CASE(test_map_paired_option),
+	TEST_CASE(test_map_live_option),
 	TEST_END,
 };
 
