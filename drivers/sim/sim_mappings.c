@@ -8,6 +8,7 @@
  * insert: no allocation per mapping once the table has reached its size.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "sim_mappings.h"
@@ -47,11 +48,14 @@ void sim_mappings_destroy(struct sim_mappings *t)
 
 int sim_mappings_insert(struct sim_mappings *t, const struct sim_mapping *m)
 {
+	const struct sim_mapping *clash = uvi_radix_first(t->table, m->virt_start, m->virt_end);
 	struct map_node *n;
 	int rc;
 
-	if (uvi_radix_first(t->table, m->virt_start, m->virt_end))
-		return -EEXIST;
+	if (clash)
+		return uvi_fail(-EEXIST, "sim: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping "
+				"[0x%" PRIx64 ", 0x%" PRIx64 "]", m->virt_start, m->virt_end,
+				clash->virt_start, clash->virt_end);
 	n = t->free_nodes;
 	if (n)
 		t->free_nodes = n->next_free;
@@ -83,11 +87,12 @@ long sim_mappings_remove_range(struct sim_mappings *t, uint64_t start, uint64_t 
 	struct sim_mapping *m = uvi_radix_get(t->table, start);
 	long removed = 0;
 
-	if (m && m->virt_start < start)
-		return -ERANGE;
-	m = uvi_radix_get(t->table, end);
-	if (m && m->virt_end > end)
-		return -ERANGE;
+	if (!m || m->virt_start >= start)
+		m = uvi_radix_get(t->table, end);
+	if (m && (m->virt_start < start || m->virt_end > end))
+		return uvi_fail(-ERANGE, "sim: unmapping [0x%" PRIx64 ", 0x%" PRIx64 "] would split "
+				"the mapping [0x%" PRIx64 ", 0x%" PRIx64 "]", start, end,
+				m->virt_start, m->virt_end);
 	while ((m = uvi_radix_first(t->table, start, end))) {
 		uint64_t last = m->virt_end;
 

@@ -34,7 +34,7 @@ struct sim_mappings {
 	size_t count;
 };
 
-/* An empty table of mappings aligned on 1 << shift bytes; 0 or -ENOMEM. */
+/* An empty table of mappings aligned on 1 << shift bytes; 0, -EINVAL (shift >= 64) or -ENOMEM. */
 int sim_mappings_init(struct sim_mappings *t, unsigned shift);
 
 /* Free every mapping, spare node and the table itself. */

@@ -116,8 +116,6 @@ static bool is_used(const struct node *n, unsigned i)
 
 static void mark_used(struct node *n, unsigned i)
 {
-	if (is_used(n, i))
-		return;
 	n->used[i / 64] |= 1ull << (i % 64);
 }
 
@@ -366,6 +364,8 @@ int uvi_radix_set(struct uvi_radix *t, uint64_t start, uint64_t end, void *val)
 	uint64_t ks = start >> t->shift, ke = end >> t->shift;
 	uintptr_t v = (uintptr_t)val | VALUE_TAG;
 
+	if (!val || ((uintptr_t)val & VALUE_TAG))
+		return uvi_fail(-EINVAL, "radix table: a value must be non-NULL and even");
 	if (grow_to(t, ke))
 		return uvi_fail(-ENOMEM, "radix table: out of memory for a node");
 	if (ks == ke ? set_one(t, ks, v) : set_below(t, t->root, t->top, ks, ke, v)) {
@@ -377,11 +377,15 @@ int uvi_radix_set(struct uvi_radix *t, uint64_t start, uint64_t end, void *val)
 
 void uvi_radix_clear(struct uvi_radix *t, uint64_t start, uint64_t end)
 {
-	if (start >> t->shift == end >> t->shift) {
-		clear_one(t, start >> t->shift);
+	uint64_t ks = start >> t->shift, ke = end >> t->shift;
+
+	if (ks == ke) {
+		clear_one(t, ks); /* beyond the root's span: leaf_of finds no leaf */
 		return;
 	}
-	clear_below(t->root, t->top, start >> t->shift, end >> t->shift);
+	/* Keys beyond the root's span hold nothing (and would wrap its indexes). */
+	if (ks <= t->last_key)
+		clear_below(t->root, t->top, ks, min_u64(ke, t->last_key));
 }
 
 void uvi_radix_prefetch(const struct uvi_radix *t, uint64_t addr)

@@ -15,11 +15,13 @@
  *
  * Ranges must not overlap (the caller checks with uvi_radix_first) and
  * start and end + 1 must be multiples of 1 << shift. Values must be
- * aligned on at least 2 bytes (the low bit tags them). Like an IOMMU's
- * page-table pages, a node that empties is kept for the next range there
- * and freed only by destroy: the memory is that of every part of the
- * address space ever used, about 4 KiB per 2^(9 + shift) bytes of it
- * touched (2 MiB at shift 12). Not thread-safe.
+ * non-NULL and aligned on at least 2 bytes (the low bit tags them). Like
+ * an IOMMU's page-table pages, a node that empties is kept for the next
+ * range there, and freed by destroy or when a range that covers its
+ * whole span is set: the memory is that of every part of the address
+ * space ever used, about 4 KiB per 2^(9 + shift) bytes of it touched
+ * (2 MiB at shift 12). Not thread-safe, lookups included (they leave a
+ * hint in the table).
  */
 
 #include <stdint.h>
@@ -32,10 +34,14 @@ void uvi_radix_destroy(struct uvi_radix *t);
 
 /*
  * Point [start, end] at val. The range must be empty and aligned (see
- * above); -ENOMEM leaves the table as it was.
+ * above); -EINVAL if val is NULL or odd, -ENOMEM: the table as it was.
  */
 int uvi_radix_set(struct uvi_radix *t, uint64_t start, uint64_t end, void *val);
-/* Empty [start, end] (a range set before, or part of one: every slot it covers). */
+/*
+ * Empty [start, end], which must be exactly a range set before (a part of
+ * one may be stored as a block of a higher level: clearing it would mean
+ * splitting the block).
+ */
 void uvi_radix_clear(struct uvi_radix *t, uint64_t start, uint64_t end);
 /*
  * Start loading the cache lines that a lookup or a one-granule set or

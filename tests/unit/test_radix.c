@@ -50,6 +50,30 @@ static void test_create_refuses_no_bits(void)
 	uvi_radix_destroy(NULL);
 }
 
+/* A NULL or odd value would read back as no value or as a node: refused, nothing stored. */
+static void test_set_refuses_bad_values(void)
+{
+	struct uvi_radix *t = new_table(12);
+
+	CU_ASSERT_EQUAL(uvi_radix_set(t, 0x1000, 0x1fff, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(uvi_radix_set(t, 0x1000, 0x1fff, &values[1]), -EINVAL);
+	CU_ASSERT_PTR_NULL(uvi_radix_first(t, 0, MAX));
+	uvi_radix_destroy(t);
+}
+
+/* Keys beyond what the root spans hold nothing: a clear there must not wrap onto low slots. */
+static void test_clear_beyond_root_span(void)
+{
+	struct uvi_radix *t = new_table(12);
+
+	CU_ASSERT_EQUAL(uvi_radix_set(t, 0, 0xfff, VAL(0)), 0); /* the root: one leaf, 2 MiB */
+	uvi_radix_clear(t, 0x200000, 0x3fffff);
+	uvi_radix_clear(t, 0x200000, 0x200fff);
+	CU_ASSERT_PTR_EQUAL(uvi_radix_get(t, 0), VAL(0));
+	CU_ASSERT_PTR_NULL(uvi_radix_get(t, 0x200000));
+	uvi_radix_destroy(t);
+}
+
 static void test_single_keys_and_edges(void)
 {
 	struct uvi_radix *t = new_table(12);
@@ -200,6 +224,7 @@ static void random_query(struct uvi_radix *t, const struct model *m, unsigned sh
 	uint64_t b = random_address(shift) | (rng() & ((1ull << shift) - 1));
 	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
 
+	uvi_radix_prefetch(t, b); /* any address, in the root's span or not: only loads */
 	*bad += uvi_radix_get(t, a) != model_first(m, a, a);
 	*bad += uvi_radix_first(t, lo, hi) != model_first(m, lo, hi);
 }
@@ -244,6 +269,8 @@ int main(void)
 {
 	static const struct test_case cases[] = {
 		TEST_CASE(test_create_refuses_no_bits),
+		TEST_CASE(test_set_refuses_bad_values),
+		TEST_CASE(test_clear_beyond_root_span),
 		TEST_CASE(test_single_keys_and_edges),
 		TEST_CASE(test_range_across_levels),
 		TEST_CASE(test_value_replaces_emptied_node),

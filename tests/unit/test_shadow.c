@@ -195,6 +195,30 @@ static void test_next_upto_stops_at_end(void)
 	uvi_shadow_destroy(s);
 }
 
+/* With a 4 KiB granule, an entry must start and end on granule boundaries. */
+static void test_granule_alignment(void)
+{
+	struct uvi_shadow *s = NULL;
+	struct uvi_shadow_entry e = range(0x1000, 0x1fff);
+
+	CU_ASSERT_EQUAL_FATAL(uvi_shadow_create(12, &s), 0);
+	e.start = 0x1800;
+	CU_ASSERT_EQUAL(uvi_shadow_insert(s, &e), -EINVAL);
+	e = range(0x1000, 0x17ff);
+	CU_ASSERT_EQUAL(uvi_shadow_insert(s, &e), -EINVAL);
+	CU_ASSERT_EQUAL(uvi_shadow_count(s), 0);
+	e = range(0x1000, 0x1fff);
+	CU_ASSERT_EQUAL(uvi_shadow_insert(s, &e), 0);
+	e = range(MAX - 0xfff, MAX); /* end + 1 wraps to 0: aligned */
+	CU_ASSERT_EQUAL(uvi_shadow_insert(s, &e), 0);
+	/* Queries need no alignment: a granule holds at most one entry. */
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_first_overlap(s, 0x1abc, 0x1abc), at(s, 0x1000));
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_find_split(s, 0x1000, 0x1abc), at(s, 0x1000));
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_first_overlap(s, 0x2000, MAX), at(s, MAX - 0xfff));
+	CU_ASSERT_EQUAL(uvi_shadow_count(s), 2);
+	uvi_shadow_destroy(s);
+}
+
 static void test_entries_at_zero_and_max(void)
 {
 	struct uvi_shadow *s = new_shadow();
@@ -520,6 +544,7 @@ int main(void)
 		TEST_CASE(test_first_overlap_is_lowest),
 		TEST_CASE(test_split_every_shape),
 		TEST_CASE(test_next_upto_stops_at_end),
+		TEST_CASE(test_granule_alignment),
 		TEST_CASE(test_entries_at_zero_and_max),
 		TEST_CASE(test_refused_insert_changes_nothing),
 		TEST_CASE(test_iteration_order_and_copies),
