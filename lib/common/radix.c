@@ -329,7 +329,7 @@ static void unmark_emptied(struct uvi_radix *t, uint64_t key)
 
 static void clear_one(struct uvi_radix *t, uint64_t key)
 {
-	uintptr_t above;
+	uintptr_t above = 0;
 	struct node *leaf = leaf_of(t, key, &above);
 	unsigned i = idx(key, 0);
 
@@ -409,7 +409,7 @@ void uvi_radix_prefetch(const struct uvi_radix *t, uint64_t addr)
 void *uvi_radix_get(struct uvi_radix *t, uint64_t addr)
 {
 	uint64_t key = addr >> t->shift;
-	uintptr_t above;
+	uintptr_t above = 0;
 	struct node *leaf = leaf_of(t, key, &above);
 
 	return value_of(leaf ? leaf->slot[idx(key, 0)] : above);
