@@ -12,6 +12,20 @@
 
 #include "rbtree.h"
 
+/*
+ * yes if cond, else no, selected without a jump. A descent compares keys
+ * at every level, and with keys in no particular order (IOVAs) the side
+ * taken is a coin flip: a jump on it is mispredicted about every other
+ * level. Loading both children and selecting one costs less.
+ */
+static struct uvi_rb_node *uvi_rb_pick(bool cond, struct uvi_rb_node *yes,
+				       struct uvi_rb_node *no)
+{
+	uintptr_t mask = -(uintptr_t)cond;
+
+	return (struct uvi_rb_node *)(((uintptr_t)yes & mask) | ((uintptr_t)no & ~mask));
+}
+
 static bool is_red(const struct uvi_rb_node *n)
 {
 	return n && n->red;

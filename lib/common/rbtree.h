@@ -39,20 +39,6 @@ struct uvi_rb_node {
 
 typedef void (*uvi_rb_augment_fn)(struct uvi_rb_node *n);
 
-/*
- * yes if cond, else no, selected without a jump. A descent compares keys
- * at every level, and with keys in no particular order (IOVAs) the side
- * taken is a coin flip: a jump on it is mispredicted about every other
- * level. Loading both children and selecting one costs less.
- */
-static inline struct uvi_rb_node *uvi_rb_pick(bool cond, struct uvi_rb_node *yes,
-					      struct uvi_rb_node *no)
-{
-	uintptr_t mask = -(uintptr_t)cond;
-
-	return (struct uvi_rb_node *)(((uintptr_t)yes & mask) | ((uintptr_t)no & ~mask));
-}
-
 struct uvi_rb_tree {
 	struct uvi_rb_node *root;
 	uvi_rb_augment_fn augment; /* NULL: no augmentation */
