@@ -82,7 +82,7 @@ void map_describe_device(const struct bench *b, FILE *out);
 
 /* bench_map_rounds.c */
 void map_build_pool(struct bench *b);
-/* Map --live pages beside the pool's (other pages of its cells); 0 or a negative errno. */
+/* Map the --live pages, in the window after the measured one; 0 or a negative errno. */
 int map_live_pages(struct bench *b);
 /* Run rounds of c (batch NULL: batch 1); with lat, record each round's wall time. */
 int map_run_rounds(struct bench *b, const struct config *c, struct viommu_batch *batch,

@@ -26,6 +26,16 @@ int sim_mappings_init(struct sim_mappings *t, unsigned shift)
 	return uvi_radix_create(shift, &t->table);
 }
 
+static struct map_node *get_node(struct sim_mappings *t)
+{
+	struct map_node *n = t->free_nodes;
+
+	if (!n)
+		return malloc(sizeof(*n));
+	t->free_nodes = n->next_free;
+	return n;
+}
+
 static void put_node(struct sim_mappings *t, struct map_node *n)
 {
 	n->next_free = t->free_nodes;
@@ -56,10 +66,8 @@ int sim_mappings_insert(struct sim_mappings *t, const struct sim_mapping *m)
 		return uvi_fail(-EEXIST, "sim: [0x%" PRIx64 ", 0x%" PRIx64 "] overlaps the mapping "
 				"[0x%" PRIx64 ", 0x%" PRIx64 "]", m->virt_start, m->virt_end,
 				clash->virt_start, clash->virt_end);
-	n = t->free_nodes;
-	if (n)
-		t->free_nodes = n->next_free;
-	else if (!(n = malloc(sizeof(*n))))
+	n = get_node(t);
+	if (!n)
 		return uvi_fail(-ENOMEM, "sim: out of memory for a mapping");
 	n->m = *m;
 	rc = uvi_radix_set(t->table, m->virt_start, m->virt_end, &n->m);
