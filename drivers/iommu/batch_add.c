@@ -29,14 +29,18 @@
  */
 #define SHADOW_PREFETCH_AHEAD 4
 
-/* Fence r behind overlapping requests of its batch; refuse it if another batch's overlap. */
-static int classify(struct viommu_domain *dom, struct uvi_breq *r)
+/*
+ * Fence r behind overlapping requests of its batch; refuse it if another
+ * batch's overlap. exact: the shadow entry that is r's range, if any.
+ */
+static int classify(struct viommu_domain *dom, struct uvi_breq *r,
+		    const struct uvi_shadow_entry *exact)
 {
 	struct uvi_overlap o;
 
 	if (!uvi_domain_may_overlap(dom, r))
 		return 0;
-	uvi_domain_pending_overlap(dom, r, &o);
+	uvi_domain_pending_overlap(dom, r, exact, &o);
 	if (o.other_batch)
 		return uvi_fail(-EBUSY, "[0x%" PRIx64 ", 0x%" PRIx64 "] of domain %u "
 				"overlaps a request of another batch that is not "
@@ -53,15 +57,18 @@ static int check_call(struct viommu_batch *b, struct viommu_domain *dom)
 	return rc ? rc : uvi_domain_check(b->dev, dom);
 }
 
+/* *exact: for an UNMAP, the shadow entry that is its range, if any (uvi_validate_unmap). */
 static int validate(struct viommu_batch *b, uint8_t type, struct viommu_domain *dom,
-		    uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
+		    uint64_t iova, uint64_t phys, uint64_t len, unsigned flags,
+		    struct uvi_shadow_entry **exact)
 {
+	*exact = NULL;
 	if (b->count == b->capacity)
 		return uvi_fail(-ENOSPC, "the batch is full (%u requests): run it and reset it",
 				b->capacity);
 	if (type == VIRTIO_IOMMU_T_MAP)
 		return uvi_validate_map(dom, iova, phys, len, flags);
-	return uvi_validate_unmap(dom, iova, len);
+	return uvi_validate_unmap(dom, iova, len, exact);
 }
 
 /*
@@ -88,7 +95,7 @@ static void init_request(struct uvi_breq *r, struct viommu_batch *b, uint8_t typ
 	r->status = 0;
 }
 
-static int reflect_in_shadow(struct uvi_breq *r)
+static int reflect_in_shadow(struct uvi_breq *r, struct uvi_shadow_entry *exact)
 {
 	struct uvi_shadow_entry e = {
 		.start = r->start, .end = r->end, .phys = r->phys, .flags = r->flags,
@@ -98,7 +105,7 @@ static int reflect_in_shadow(struct uvi_breq *r)
 	if (r->type == VIRTIO_IOMMU_T_MAP)
 		return uvi_dom_insert(r->dom, &e, &r->entry);
 	/* A fenced UNMAP marks at submit, once what it depends on is complete. */
-	if (!r->fenced && !uvi_breq_mark(r))
+	if (!r->fenced && !(exact ? uvi_breq_mark_from(r, exact) : uvi_breq_mark(r)))
 		r->state = UVI_BREQ_DONE; /* 5.13.6.6: unmapping nothing succeeds; no request */
 	return 0;
 }
@@ -108,14 +115,15 @@ static int add_checked(struct viommu_batch *b, uint8_t type, struct viommu_domai
 		       uint64_t iova, uint64_t phys, uint64_t len, unsigned flags)
 {
 	struct uvi_breq *r = &b->reqs[b->count];
-	int rc = validate(b, type, dom, iova, phys, len, flags);
+	struct uvi_shadow_entry *exact;
+	int rc = validate(b, type, dom, iova, phys, len, flags, &exact);
 
 	if (rc)
 		return rc;
 	init_request(r, b, type, dom, iova, phys, len, flags);
-	rc = classify(dom, r);
+	rc = classify(dom, r, exact);
 	if (!rc)
-		rc = reflect_in_shadow(r);
+		rc = reflect_in_shadow(r, exact);
 	if (rc)
 		return rc;
 	b->count++;

@@ -17,8 +17,14 @@
  */
 unsigned uvi_breq_mark(struct uvi_breq *r)
 {
+	return uvi_breq_mark_from(r, uvi_shadow_first_overlap(r->dom->shadow, r->start, r->end));
+}
+
+/* uvi_breq_mark when the entry overlapping r's range with the lowest start is known. */
+unsigned uvi_breq_mark_from(struct uvi_breq *r, struct uvi_shadow_entry *first)
+{
 	struct uvi_shadow *s = r->dom->shadow;
-	struct uvi_shadow_entry *e = uvi_shadow_first_overlap(s, r->start, r->end);
+	struct uvi_shadow_entry *e = first;
 	uint64_t next = r->start; /* the lowest address not yet known to be covered */
 	bool gapless = true, done = false;
 	unsigned n = 0;

@@ -23,7 +23,7 @@ static bool blocked(const struct uvi_breq *r)
 {
 	struct uvi_overlap o;
 
-	uvi_domain_pending_overlap(r->dom, r, &o);
+	uvi_domain_pending_overlap(r->dom, r, NULL, &o);
 	return o.earlier;
 }
 

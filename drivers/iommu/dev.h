@@ -311,7 +311,7 @@ void uvi_dom_remove(struct viommu_domain *dom, struct uvi_shadow_entry *e);
 void uvi_domain_pending_add(struct viommu_domain *dom, struct uvi_breq *r);
 void uvi_domain_pending_del(struct viommu_domain *dom, struct uvi_breq *r);
 void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq *r,
-				struct uvi_overlap *out);
+				const struct uvi_shadow_entry *exact, struct uvi_overlap *out);
 
 /*
  * Whether uvi_domain_pending_overlap() may find anything for r: a pending
@@ -339,7 +339,12 @@ int uvi_replay_domain(struct viommu_dev *dev, struct viommu_domain *dom,
 /* validate.c */
 int uvi_validate_map(struct viommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t len,
 		     unsigned flags);
-int uvi_validate_unmap(struct viommu_domain *dom, uint64_t iova, uint64_t len);
+/*
+ * *exact: the shadow entry that is exactly [iova, iova + len - 1], if any
+ * (then no other entry overlaps the range), else NULL.
+ */
+int uvi_validate_unmap(struct viommu_domain *dom, uint64_t iova, uint64_t len,
+		       struct uvi_shadow_entry **exact);
 
 /* batch*.c */
 int uvi_batch_alloc(struct viommu_dev *dev, unsigned capacity, unsigned flags,
@@ -354,6 +359,7 @@ int uvi_batch_step_locked(struct viommu_batch *b);
 int uvi_batch_run_locked(struct viommu_batch *b);
 int uvi_batch_first_error(const struct viommu_batch *b);
 unsigned uvi_breq_mark(struct uvi_breq *r);
+unsigned uvi_breq_mark_from(struct uvi_breq *r, struct uvi_shadow_entry *first);
 void uvi_breq_finish(struct viommu_dev *dev, struct uvi_breq *r, int status);
 void uvi_batch_complete_slot(struct viommu_dev *dev, struct uvi_slot *slot, int status);
 void uvi_batch_fail_added(struct viommu_batch *b, int err);

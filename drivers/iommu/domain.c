@@ -194,11 +194,14 @@ void viommu_domain_destroy(struct viommu_domain *dom)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-/* Shadow changes go through these two, which keep the byte count. */
+/*
+ * Shadow changes go through these two, which keep the byte count. The
+ * entry inserted has passed uvi_validate_map(), which looked for overlaps.
+ */
 int uvi_dom_insert(struct viommu_domain *dom, const struct uvi_shadow_entry *e,
 		   struct uvi_shadow_entry **out)
 {
-	int rc = uvi_shadow_add(dom->shadow, e, out);
+	int rc = uvi_shadow_add_checked(dom->shadow, e, out);
 
 	if (!rc)
 		dom->mapped_bytes += e->end - e->start + 1;
@@ -268,10 +271,12 @@ static void unmap_overlaps(const struct uvi_rb_node *n, const struct uvi_breq *r
  * UNMAP by the UNMAP_PENDING entries it marked), so their overlaps are
  * found by walking r's range in the shadow. A MAP never needs that walk:
  * validation already refused any overlap with an entry, in-flight ones
- * included. O(log n) when nothing overlaps, O(log n) per overlap found.
+ * included. When the caller knows the entry that is exactly r's range
+ * (`exact`, from validation), that entry is the whole walk. O(log n)
+ * when nothing overlaps, O(log n) per overlap found.
  */
 void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq *r,
-				struct uvi_overlap *out)
+				const struct uvi_shadow_entry *exact, struct uvi_overlap *out)
 {
 	struct uvi_shadow_entry *e;
 
@@ -280,6 +285,11 @@ void uvi_domain_pending_overlap(struct viommu_domain *dom, const struct uvi_breq
 		unmap_overlaps(dom->pending_unmaps.root, r, out);
 	if (r->type != VIRTIO_IOMMU_T_UNMAP || dom->n_pending == dom->n_pending_unmaps)
 		return;
+	if (exact) {
+		if (exact->req)
+			note_overlap(exact->req, r, out);
+		return;
+	}
 	e = uvi_shadow_first_overlap(dom->shadow, r->start, r->end);
 	for (; e && e->start <= r->end; e = uvi_shadow_next_upto(dom->shadow, e, r->end))
 		if (e->req)

@@ -99,6 +99,14 @@ struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t st
 	return e && e->end > end ? e : NULL;
 }
 
+struct uvi_shadow_entry *uvi_shadow_find_exact(struct uvi_shadow *s, uint64_t start,
+					       uint64_t end)
+{
+	struct uvi_shadow_entry *e = start > end ? NULL : uvi_radix_get(s->table, start);
+
+	return e && e->start == start && e->end == end ? e : NULL;
+}
+
 static struct shadow_node *node_get(struct uvi_shadow *s)
 {
 	struct shadow_node *n = s->free_nodes;
@@ -143,12 +151,17 @@ static int check_range(struct uvi_shadow *s, const struct uvi_shadow_entry *e)
 int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 		   struct uvi_shadow_entry **out)
 {
-	struct shadow_node *n;
 	int rc = check_range(s, e);
 
-	if (rc)
-		return rc;
-	n = node_get(s);
+	return rc ? rc : uvi_shadow_add_checked(s, e, out);
+}
+
+int uvi_shadow_add_checked(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
+			   struct uvi_shadow_entry **out)
+{
+	struct shadow_node *n = node_get(s);
+	int rc;
+
 	if (!n)
 		return uvi_fail(-ENOMEM, "shadow: out of memory for a mapping");
 	n->entry = *e;

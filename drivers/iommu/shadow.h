@@ -56,6 +56,13 @@ int uvi_shadow_insert(struct uvi_shadow *s, const struct uvi_shadow_entry *e);
 int uvi_shadow_add(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
 		   struct uvi_shadow_entry **out);
 /*
+ * uvi_shadow_add for a caller that has already checked e as insert does
+ * (aligned, start <= end, no overlap: validate.c): it skips the second
+ * lookup. Only -ENOMEM.
+ */
+int uvi_shadow_add_checked(struct uvi_shadow *s, const struct uvi_shadow_entry *e,
+			   struct uvi_shadow_entry **out);
+/*
  * The entry overlapping [start, end] with the lowest start, or NULL. Here
  * and in uvi_shadow_find_split, start > end is an empty range: NULL.
  */
@@ -70,6 +77,9 @@ struct uvi_shadow_entry *uvi_shadow_next(struct uvi_shadow *s, const struct uvi_
  */
 struct uvi_shadow_entry *uvi_shadow_next_upto(struct uvi_shadow *s,
 					      const struct uvi_shadow_entry *e, uint64_t end);
+/* The entry that is exactly [start, end] (then the only one overlapping it), or NULL. */
+struct uvi_shadow_entry *uvi_shadow_find_exact(struct uvi_shadow *s, uint64_t start,
+					       uint64_t end);
 /* An entry that [start, end] covers only in part (an UNMAP would split it), or NULL. */
 struct uvi_shadow_entry *uvi_shadow_find_split(struct uvi_shadow *s, uint64_t start,
 					       uint64_t end);

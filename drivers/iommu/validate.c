@@ -86,7 +86,8 @@ int uvi_validate_map(struct viommu_domain *dom, uint64_t iova, uint64_t phys, ui
 	return 0;
 }
 
-int uvi_validate_unmap(struct viommu_domain *dom, uint64_t iova, uint64_t len)
+int uvi_validate_unmap(struct viommu_domain *dom, uint64_t iova, uint64_t len,
+		       struct uvi_shadow_entry **exact)
 {
 	int rc = check_range(dom->dev, "UNMAP", iova, len);
 	uint64_t end = iova + (len - 1);
@@ -94,6 +95,10 @@ int uvi_validate_unmap(struct viommu_domain *dom, uint64_t iova, uint64_t len)
 
 	if (rc)
 		return rc;
+	/* The usual UNMAP, of one whole mapping: one lookup, and the caller keeps the entry. */
+	*exact = uvi_shadow_find_exact(dom->shadow, iova, end);
+	if (*exact)
+		return 0;
 	/* 5.13.6.6.1: an UNMAP may cover several whole mappings, never part of one. */
 	e = uvi_shadow_find_split(dom->shadow, iova, end);
 	if (e)

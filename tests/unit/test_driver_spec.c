@@ -784,6 +784,43 @@ static void test_gapless_pending_unmaps(void)
 	rig_close(&r);
 }
 
+/*
+ * An UNMAP of exactly one mapping, the usual kind, is validated, checked
+ * against pending requests and marked from the one shadow entry that
+ * validation found: the same rules as for any UNMAP. Another batch may
+ * not unmap a mapping that a pending MAP or UNMAP is about (-EBUSY); a
+ * later request of the same batch on it waits for the earlier one.
+ */
+static void test_exact_unmaps_and_pending_requests(void)
+{
+	struct viommu_batch *b1, *b2;
+	struct viommu_domain *dom;
+	struct rig r;
+
+	dom = open_attached(&r, false);
+	rig_ok(viommu_map(dom, PAGE_IOVA(0), FAKE_PHYS, RIG_PAGE, RW), "map page 0");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b1), "batch 1");
+	rig_ok(viommu_batch_create(r.dev, 4, 0, &b2), "batch 2");
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(0), RIG_PAGE), 0);
+	rig_expect(viommu_batch_unmap(b2, dom, PAGE_IOVA(0), RIG_PAGE), -EBUSY,
+		   "unmap of a mapping another batch is unmapping");
+	CU_ASSERT_EQUAL(viommu_batch_map(b1, dom, PAGE_IOVA(1), FAKE_PHYS, RIG_PAGE, RW), 1);
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(1), RIG_PAGE), 2);
+	rig_expect(viommu_batch_unmap(b2, dom, PAGE_IOVA(1), RIG_PAGE), -EBUSY,
+		   "unmap of a mapping another batch is mapping");
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(0), RIG_PAGE), 3);
+	/* Requests 2 and 3 wait for 1 and 0. */
+	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 2);
+	rig_ok(viommu_batch_run(b1), "run 1");
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(viommu_batch_status(b1, i), 0);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
+	viommu_batch_destroy(b1);
+	viommu_batch_destroy(b2);
+	rig_close(&r);
+}
+
 /* More requests than the queue holds: the driver reaps to make room. */
 static void test_queue_full_back_pressure(void)
 {
@@ -1285,6 +1322,7 @@ static const struct rig_case cases[] = {
 	RIG_CASE(test_batches_do_not_race),
 	RIG_CASE(test_many_pending_unmaps),
 	RIG_CASE(test_gapless_pending_unmaps),
+	RIG_CASE(test_exact_unmaps_and_pending_requests),
 	RIG_CASE(test_queue_full_back_pressure),
 	RIG_CASE(test_unmap_coalescing_split),
 	RIG_PACKED_CASE(test_unmap_coalescing_packed),

@@ -4,7 +4,8 @@
  * edges of an entry, adjacency that is not overlap, every shape of partial
  * cover that an UNMAP would split, entries touching 0 and UINT64_MAX,
  * refused insertions that change nothing, address order, stable entry
- * pointers, and 100,000 random operations against a list model.
+ * pointers, exact lookups, and 100,000 random operations against a list
+ * model.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -175,6 +176,29 @@ static void test_split_every_shape(void)
 	CU_ASSERT(e == at(s, 0x10000) || e == f);
 	/* start > end is an empty range. */
 	CU_ASSERT_PTR_NULL(uvi_shadow_find_split(s, 0x11000, 0x10000));
+	uvi_shadow_destroy(s);
+}
+
+/* Only the entry that is exactly [start, end] is found; at 0 and UINT64_MAX too. */
+static void test_find_exact(void)
+{
+	struct uvi_shadow *s = new_shadow();
+	struct uvi_shadow_entry lo = range(0, 0xfff), hi = range(MAX - 0xfff, MAX), *out = NULL;
+
+	CU_ASSERT_EQUAL(add(s, 0x10000, 0x1ffff), 0);
+	CU_ASSERT_EQUAL(uvi_shadow_add_checked(s, &lo, &out), 0);
+	CU_ASSERT_PTR_EQUAL(out, at(s, 0));
+	CU_ASSERT_EQUAL(uvi_shadow_add_checked(s, &hi, NULL), 0);
+	CU_ASSERT_EQUAL(uvi_shadow_count(s), 3);
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_find_exact(s, 0x10000, 0x1ffff), at(s, 0x10000));
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_find_exact(s, 0, 0xfff), at(s, 0));
+	CU_ASSERT_PTR_EQUAL(uvi_shadow_find_exact(s, MAX - 0xfff, MAX), at(s, MAX - 0xfff));
+	CU_ASSERT_PTR_NULL(uvi_shadow_find_exact(s, 0x10000, 0x10fff)); /* head only */
+	CU_ASSERT_PTR_NULL(uvi_shadow_find_exact(s, 0x11000, 0x1ffff)); /* tail only */
+	CU_ASSERT_PTR_NULL(uvi_shadow_find_exact(s, 0x10000, 0x2ffff)); /* and beyond */
+	CU_ASSERT_PTR_NULL(uvi_shadow_find_exact(s, 0x0, 0x1ffff));     /* two entries */
+	CU_ASSERT_PTR_NULL(uvi_shadow_find_exact(s, 0x20000, 0x2ffff)); /* nothing there */
+	CU_ASSERT_PTR_NULL(uvi_shadow_find_exact(s, 0x1ffff, 0x10000)); /* empty range */
 	uvi_shadow_destroy(s);
 }
 
@@ -543,6 +567,7 @@ int main(void)
 		TEST_CASE(test_adjacent_is_not_overlap),
 		TEST_CASE(test_first_overlap_is_lowest),
 		TEST_CASE(test_split_every_shape),
+		TEST_CASE(test_find_exact),
 		TEST_CASE(test_next_upto_stops_at_end),
 		TEST_CASE(test_granule_alignment),
 		TEST_CASE(test_entries_at_zero_and_max),
