@@ -2,11 +2,14 @@
 /*
  * uviommu-bench map end to end against the software device: the JSON
  * contract of issue #4 (doc/bench-map.md), the paired ratio and its
- * option. Tiny runs: what is checked is the output's shape and its
- * internal consistency, never a speed.
+ * option, --live, and the map-medians script. Tiny runs: what is
+ * checked is the output's shape and its internal consistency, never a
+ * speed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_run.h"
 #include "cunit_main.h"
@@ -97,10 +100,56 @@ static void test_map_live_option(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--live takes a number from 0 to 65536"));
 }
 
+/* Lines of text that start with prefix. */
+static unsigned lines_starting(const char *text, const char *prefix)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/*
+ * apps/uviommu-bench/map-medians, one tiny run: a CSV row per ring and
+ * batch shape, and per ring the driver's cost beside the bare ring's
+ * (`uviommu-bench ring`), both read back from the two tools' JSON.
+ */
+static void test_map_medians_script(void)
+{
+	char csv[] = "/tmp/uviommu-medians-XXXXXX";
+	char text[CLI_OUT_MAX];
+	int fd = mkstemp(csv);
+	struct cli_run r;
+	FILE *f;
+	size_t n;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	cli_run(&r, "/bin/bash", "'%s' '%s' '%s' 1 2000", MAP_MEDIANS, BUILD_ROOT, csv);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_EQUAL(lines_starting(r.out, "split  run 1: batch 1 "), 1);
+	CU_ASSERT_EQUAL(lines_starting(r.out, "packed run 1: batch 1 "), 1);
+	CU_ASSERT_EQUAL(lines_starting(r.out, "split: driver ns/request at batch 64 "), 1);
+	CU_ASSERT_EQUAL(lines_starting(r.out, "packed: driver ns/request at batch 64 "), 1);
+	CU_ASSERT_PTR_NULL(strstr(r.out, "(the bare ring ,")); /* a figure was read */
+	CU_ASSERT_PTR_NULL(strstr(r.out, "bare ring   0.0"));
+	f = fopen(csv, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	unlink(csv);
+	CU_ASSERT_EQUAL(lines_starting(text, "ring,batch,pairs_per_s,p50_us,p99_us"), 1);
+	CU_ASSERT_EQUAL(lines_starting(text, "split,"), 5);
+	CU_ASSERT_EQUAL(lines_starting(text, "packed,"), 5);
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_map_json_contract),
 	TEST_CASE(test_map_paired_option),
 	TEST_CASE(test_map_live_option),
+	TEST_CASE(test_map_medians_script),
 	TEST_END,
 };
 
