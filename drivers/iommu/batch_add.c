@@ -62,7 +62,7 @@ static int validate(struct viommu_batch *b, uint8_t type, struct viommu_domain *
 		    uint64_t iova, uint64_t phys, uint64_t len, unsigned flags,
 		    struct uvi_shadow_entry **exact)
 {
-	*exact = NULL;
+	*exact = NULL; /* for a MAP, and a full batch */
 	if (b->count == b->capacity)
 		return uvi_fail(-ENOSPC, "the batch is full (%u requests): run it and reset it",
 				b->capacity);

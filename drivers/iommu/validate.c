@@ -93,6 +93,7 @@ int uvi_validate_unmap(struct viommu_domain *dom, uint64_t iova, uint64_t len,
 	uint64_t end = iova + (len - 1);
 	struct uvi_shadow_entry *e;
 
+	*exact = NULL;
 	if (rc)
 		return rc;
 	/* The usual UNMAP, of one whole mapping: one lookup, and the caller keeps the entry. */
