@@ -789,7 +789,8 @@ static void test_gapless_pending_unmaps(void)
  * against pending requests and marked from the one shadow entry that
  * validation found: the same rules as for any UNMAP. Another batch may
  * not unmap a mapping that a pending MAP or UNMAP is about (-EBUSY); a
- * later request of the same batch on it waits for the earlier one.
+ * later request of the same batch on it waits for the earlier one; the
+ * mappings next to another batch's pending UNMAP are free to go.
  */
 static void test_exact_unmaps_and_pending_requests(void)
 {
@@ -814,6 +815,18 @@ static void test_exact_unmaps_and_pending_requests(void)
 	rig_ok(viommu_batch_run(b1), "run 1");
 	for (unsigned i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(viommu_batch_status(b1, i), 0);
+	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
+	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
+	/* Neighbours of another batch's pending requests are free to go. */
+	for (unsigned j = 0; j < 3; j++)
+		rig_ok(viommu_map(dom, PAGE_IOVA(j), FAKE_PHYS, RIG_PAGE, RW), "map page j");
+	rig_ok(viommu_batch_reset(b1), "reset 1");
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b2, dom, PAGE_IOVA(1), RIG_PAGE), 0);
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(0), RIG_PAGE), 0);
+	CU_ASSERT_EQUAL(viommu_batch_unmap(b1, dom, PAGE_IOVA(2), RIG_PAGE), 1);
+	CU_ASSERT_EQUAL(viommu_batch_submit(b1), 0); /* neither waits */
+	rig_ok(viommu_batch_run(b2), "run 2");
+	rig_ok(viommu_batch_run(b1), "run 1 again");
 	CU_ASSERT_EQUAL(rig_stats(&r).mappings, 0);
 	RIG_SIM_ASSERT(rig_sim_stats(&r).mappings == 0, WHY_COUNTS);
 	viommu_batch_destroy(b1);
