@@ -62,12 +62,20 @@ struct progress {
 	unsigned index[UVI_DMA_BATCH];
 };
 
-/* Run the batch; on failure keep in p only the runs that are mapped. */
+/*
+ * Run the batch; on failure keep in p only the runs that are mapped. An
+ * empty batch has nothing to run, and p stays as it is: after a batch
+ * that failed, p holds the runs of it that went through, which the
+ * statuses of a reset batch no longer tell.
+ */
 static int run_chunk(struct viommu_batch *b, struct progress *p, int rc)
 {
 	unsigned kept = 0;
-	int run_rc = viommu_batch_count(b) ? viommu_batch_run(b) : 0;
+	int run_rc;
 
+	if (!viommu_batch_count(b))
+		return rc;
+	run_rc = viommu_batch_run(b);
 	if (!rc && !run_rc) {
 		if (p->n)
 			p->prefix = p->run[p->n - 1].off + p->run[p->n - 1].len;

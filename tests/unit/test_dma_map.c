@@ -338,6 +338,66 @@ static void test_partly_failed_map_is_undone(void)
 	viommu_mem_free(mem);
 }
 
+#define SCATTERED_PAGES 400
+
+/*
+ * SCATTERED_PAGES pages of anonymous memory in one physical run each, as
+ * far as the kernel allows: touched from the last to the first, they get
+ * frames in falling order. *runs: how many runs pagemap shows.
+ */
+static uint8_t *scattered_pages(unsigned *runs)
+{
+	uint8_t *va = rig_pages(SCATTERED_PAGES);
+	uint64_t pa, prev = 0;
+
+	*runs = 0;
+	for (size_t i = SCATTERED_PAGES; i-- > 0;)
+		va[i * G] = 1;
+	for (size_t i = 0; i < SCATTERED_PAGES; i++) {
+		CU_ASSERT_EQUAL_FATAL(rig_check(viommu_virt_to_phys(va + i * G, &pa), "pagemap (root)"),
+				      0);
+		*runs += !i || pa != prev + G;
+		prev = pa;
+	}
+	return va;
+}
+
+/*
+ * A map of more runs than a batch holds (UVI_DMA_BATCH, 128), whose first
+ * batch has a MAP the device fails: the MAPs of that batch that went
+ * through are undone too, and every IOVA is free again.
+ */
+static void test_failed_map_in_a_full_batch_is_undone(void)
+{
+	struct viommu_dma_opts o = { .addressing = VIOMMU_DMA_ADDR_PHYSICAL };
+	struct viommu_iova_stats before, after;
+	struct viommu_stats st;
+	uint64_t iova, again;
+	unsigned runs;
+	struct setup s;
+	uint8_t *va = scattered_pages(&runs);
+
+	CU_ASSERT_FATAL(runs > 2 * 128); /* else the kernel handed out a contiguous block */
+	open_setup(&s, &o, 0);
+	rig_ok(viommu_iova_flush_caches(viommu_dma_iova_space(s.dma)), "flush caches");
+	rig_ok(viommu_iova_get_stats(viommu_dma_iova_space(s.dma), &before), "stats");
+	sim_device_inject_status(s.r.sim, 1, VIRTIO_IOMMU_S_NOMEM);
+	rig_expect(viommu_dma_map(s.dma, va, SCATTERED_PAGES * G, RW, &iova), -ENOMEM,
+		   "a map whose first batch has a MAP the device fails");
+	CU_ASSERT_EQUAL(rig_sim_stats(&s.r).mappings, 0);
+	CU_ASSERT_EQUAL(viommu_get_stats(s.r.dev, &st), 0);
+	CU_ASSERT_EQUAL(st.mappings, 0);
+	CU_ASSERT_EQUAL(dma_stats(&s).mapped, 0);
+	rig_ok(viommu_iova_flush_caches(viommu_dma_iova_space(s.dma)), "flush caches");
+	rig_ok(viommu_iova_get_stats(viommu_dma_iova_space(s.dma), &after), "stats");
+	CU_ASSERT_EQUAL(after.free_bytes, before.free_bytes);
+	rig_ok(viommu_dma_map(s.dma, va, SCATTERED_PAGES * G, RW, &again), "the same map again");
+	CU_ASSERT_EQUAL(rig_sim_stats(&s.r).mappings, runs);
+	rig_ok(viommu_dma_unmap(s.dma, again, SCATTERED_PAGES * G), "unmap");
+	close_setup(&s);
+	rig_free_pages(va);
+}
+
 /* A mapping made behind the mapper's back in its range is refused, and left alone. */
 static void test_undo_leaves_other_mappings_alone(void)
 {
@@ -400,6 +460,7 @@ int main(void)
 		TEST_CASE(test_physical_runs),
 		TEST_CASE(test_failed_map_is_undone),
 		TEST_CASE(test_partly_failed_map_is_undone),
+		TEST_CASE(test_failed_map_in_a_full_batch_is_undone),
 		TEST_CASE(test_undo_leaves_other_mappings_alone),
 		TEST_CASE(test_failed_unmap_keeps_the_mapping),
 		TEST_CASE(test_destroy_unmaps_everything),
