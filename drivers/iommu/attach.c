@@ -16,6 +16,7 @@
 
 #include "../../lib/common/error_internal.h"
 #include "dev.h"
+#include "dma.h"
 
 /* 5.13.6.8.1.1: the domain must not map what the endpoint reserves. */
 static int check_resv(struct viommu_domain *dom, const struct uvi_ep *ep)
@@ -66,28 +67,37 @@ static int replay_first_attach(struct viommu_dev *dev, struct viommu_domain *dom
 			"failed, the endpoint is left detached (blocked)", ep->id, dom->id);
 }
 
-static int prepare(struct viommu_dev *dev, struct viommu_domain *dom, struct uvi_ep *ep)
+/*
+ * What an attach checks before it sends anything: a usable device, a live
+ * domain of it, a known endpoint (PROBEd now if it was not: its reserved
+ * regions) and no mapping of the domain in those regions. *out: the
+ * endpoint.
+ */
+static int check_locked(struct viommu_domain *dom, uint32_t endpoint, struct uvi_ep **out)
 {
-	int rc = uvi_drain(dev);
+	struct viommu_dev *dev = dom->dev;
+	int rc = uvi_check_usable(dev);
 
-	if (!rc && !ep->probed)
-		rc = uvi_probe_endpoint(dev, ep);
-	return rc ? rc : check_resv(dom, ep);
+	if (!rc)
+		rc = uvi_domain_check(dev, dom);
+	if (!rc)
+		rc = uvi_ep_get(dev, endpoint, out);
+	if (rc || (*out)->domain == dom)
+		return rc;
+	if (!(*out)->probed)
+		rc = uvi_probe_endpoint(dev, *out);
+	return rc ? rc : check_resv(dom, *out);
 }
 
 static int attach_locked(struct viommu_domain *dom, uint32_t endpoint)
 {
 	struct viommu_dev *dev = dom->dev;
 	struct uvi_ep *ep;
-	int rc = uvi_check_usable(dev);
+	int rc = check_locked(dom, endpoint, &ep);
 
-	if (!rc)
-		rc = uvi_domain_check(dev, dom);
-	if (!rc)
-		rc = uvi_ep_get(dev, endpoint, &ep);
 	if (rc || ep->domain == dom)
 		return rc;
-	rc = prepare(dev, dom, ep);
+	rc = uvi_drain(dev);
 	if (!rc)
 		rc = uvi_send_attach(dev, dom->id, endpoint);
 	if (rc)
@@ -166,6 +176,18 @@ static int by_address(op_fn op, struct viommu_domain *dom, struct viommu_pci_add
 		rc = op(dom, id);
 	pthread_mutex_unlock(&dom->dev->lock);
 	return rc;
+}
+
+static int check_only_locked(struct viommu_domain *dom, uint32_t endpoint)
+{
+	struct uvi_ep *ep;
+
+	return check_locked(dom, endpoint, &ep);
+}
+
+int uvi_attach_check(struct viommu_domain *dom, uint32_t endpoint_id)
+{
+	return locked(check_only_locked, dom, endpoint_id);
 }
 
 int viommu_attach_endpoint(struct viommu_domain *dom, uint32_t endpoint_id)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../lib/common/error_internal.h"
+#include "../../lib/mem/mem_internal.h"
 #include "../../lib/iova/iova_internal.h"
 #include "dma.h"
 
@@ -96,6 +97,8 @@ int viommu_dma_create(struct viommu_dev *dev, struct viommu_domain *dom,
 	if (!dev || !dom || !out)
 		return uvi_fail(-EINVAL, "dma_create: NULL argument");
 	rc = check_opts(&o);
+	if (!rc)
+		rc = uvi_domain_check_live(dev, dom); /* else every map would fail later */
 	if (!rc)
 		rc = viommu_get_info(dev, &info);
 	if (rc)
@@ -199,6 +202,9 @@ int viommu_dma_attach(struct viommu_dma *dma, uint32_t endpoint_id, unsigned dma
 	if (!dma)
 		return uvi_fail(-EINVAL, "dma_attach: NULL argument");
 	rc = dma_limit(dma, dma_bits ? dma_bits : 64, &limit);
+	/* Whatever would refuse the attach refuses it before the space changes. */
+	if (!rc)
+		rc = uvi_attach_check(dma->dom, endpoint_id);
 	if (rc)
 		return rc;
 	rc = endpoint_regions(dma, endpoint_id, &resv, &n);
@@ -210,12 +216,22 @@ int viommu_dma_attach(struct viommu_dma *dma, uint32_t endpoint_id, unsigned dma
 	return viommu_attach_endpoint(dma->dom, endpoint_id);
 }
 
+static const char *addressing_name(enum viommu_addressing a)
+{
+	return a == VIOMMU_ADDR_VIRTUAL ? "virtual" : "physical";
+}
+
 int viommu_dma_register_mem(struct viommu_dma *dma, const struct viommu_mem *mem)
 {
 	int rc = 0;
 
 	if (!dma || !mem)
 		return uvi_fail(-EINVAL, "dma_register_mem: NULL argument");
+	/* Its table holds bus addresses of its own kind: another kind would map the wrong memory. */
+	if (mem->addressing != dma->addressing)
+		return uvi_fail(-EINVAL, "dma_register_mem: the memory has %s addresses, the "
+				"mapper needs %s ones", addressing_name(mem->addressing),
+				addressing_name(dma->addressing));
 	pthread_mutex_lock(&dma->lock);
 	if (dma->n_mems == dma->cap_mems) {
 		unsigned cap = dma->cap_mems ? 2 * dma->cap_mems : 4;

@@ -32,6 +32,16 @@
 
 #include "../../lib/common/rbtree.h"
 
+/*
+ * From the driver core, for checks before the mapper changes anything
+ * (each takes the device lock). uvi_attach_check: every check
+ * viommu_attach_endpoint() makes before it sends anything (it PROBEs the
+ * endpoint if it was not), 0 if the attach would be sent (attach.c).
+ * uvi_domain_check_live: dom is a live domain of dev (domain.c).
+ */
+int uvi_attach_check(struct viommu_domain *dom, uint32_t endpoint_id);
+int uvi_domain_check_live(struct viommu_dev *dev, struct viommu_domain *dom);
+
 #define UVI_DMA_BATCH 128 /* requests per batch of the pool */
 
 /* A live mapping: [rb.key, rb.key + span] in IOVA space. */

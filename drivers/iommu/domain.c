@@ -14,6 +14,7 @@
 
 #include "../../lib/common/error_internal.h"
 #include "dev.h"
+#include "dma.h"
 
 int uvi_domain_check(const struct viommu_dev *dev, const struct viommu_domain *dom)
 {
@@ -24,6 +25,16 @@ int uvi_domain_check(const struct viommu_dev *dev, const struct viommu_domain *d
 	if (dom->dead)
 		return uvi_fail(-ENOENT, "domain %u was destroyed", dom->id);
 	return 0;
+}
+
+int uvi_domain_check_live(struct viommu_dev *dev, struct viommu_domain *dom)
+{
+	int rc;
+
+	pthread_mutex_lock(&dev->lock);
+	rc = uvi_domain_check(dev, dom);
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
 }
 
 static bool id_in_use(const struct viommu_dev *dev, uint32_t id)

@@ -154,7 +154,8 @@ struct viommu_dma_opts {
  * node), a batch pool, and in lazy mode the unmap queue (and its flush
  * thread). opts NULL: strict, defaults. The domain's other
  * users must keep out of the space (map only in ranges reserved with
- * viommu_iova_reserve() on viommu_dma_iova_space()).
+ * viommu_iova_reserve() on viommu_dma_iova_space()). -ENOENT if dom is
+ * not a live domain of dev.
  */
 int viommu_dma_create(struct viommu_dev *dev, struct viommu_domain *dom,
 		      const struct viommu_dma_opts *opts, struct viommu_dma **out);
@@ -170,14 +171,18 @@ struct viommu_iova_space *viommu_dma_iova_space(struct viommu_dma *dma);
  * Attach an endpoint to the domain for DMA: PROBE it, keep its reserved
  * regions out of the IOVA space, lower the space's top to the endpoint's
  * DMA address limit (dma_bits 1-64; 0: 64; QEMU's edu: 28), then attach.
- * -EBUSY (nothing changed) if IOVAs already handed out are in the way.
+ * -EBUSY (nothing changed) if IOVAs already handed out are in the way;
+ * an attach the driver refuses (-ENOENT: unknown endpoint or dead domain;
+ * -EACCES: the domain maps inside the endpoint's reserved regions) also
+ * changes nothing. If the device itself then fails the ATTACH, the space
+ * keeps the endpoint's regions and limit.
  */
 int viommu_dma_attach(struct viommu_dma *dma, uint32_t endpoint_id, unsigned dma_bits);
 
 /*
  * Resolve bus addresses of buffers inside mem from its table (no pagemap
  * read per call). mem must outlive the registration; it is dropped by
- * viommu_dma_destroy().
+ * viommu_dma_destroy(). -EINVAL if mem's addressing is not the mapper's.
  */
 int viommu_dma_register_mem(struct viommu_dma *dma, const struct viommu_mem *mem);
 

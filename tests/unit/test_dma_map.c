@@ -143,6 +143,90 @@ static void test_refused_arguments(void)
 	rig_free_pages(pages);
 }
 
+/* The IOVA space's bounds and reserved regions, to see that a refused call left them. */
+static void space_shape(struct viommu_dma *dma, struct viommu_iova_stats *out)
+{
+	CU_ASSERT_EQUAL(viommu_iova_get_stats(viommu_dma_iova_space(dma), out), 0);
+}
+
+/*
+ * An attach that the driver refuses (a mapping of the domain in the
+ * endpoint's reserved region, a destroyed domain) leaves the IOVA space
+ * as it was: no region reserved, no limit lowered.
+ */
+static void test_refused_attach_changes_nothing(void)
+{
+	struct viommu_iova_stats before, after;
+	uint8_t *pages = rig_pages(1);
+	struct viommu_domain *dom;
+	struct viommu_dma *dma;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	rig_ok(viommu_domain_create(r.dev, &dom), "domain");
+	rig_ok(viommu_dma_create(r.dev, dom, NULL, &dma), "dma_create");
+	rig_ok(viommu_map(dom, MSI_FIRST, rig_phys(pages), G, RW), "map in the MSI window");
+	space_shape(dma, &before);
+	rig_expect(viommu_dma_attach(dma, EP, 32), -EACCES, "attach over a mapped MSI window");
+	space_shape(dma, &after);
+	CU_ASSERT_EQUAL(after.last, before.last);
+	CU_ASSERT_EQUAL(after.reserved, before.reserved);
+	CU_ASSERT_EQUAL(after.free_ranges, before.free_ranges);
+	rig_ok(viommu_unmap(dom, MSI_FIRST, G), "unmap");
+	viommu_domain_destroy(dom);
+	rig_expect(viommu_dma_attach(dma, EP2, 20), -ENOENT, "attach to a destroyed domain");
+	space_shape(dma, &after);
+	CU_ASSERT_EQUAL(after.last, before.last);
+	CU_ASSERT_EQUAL(after.reserved, before.reserved);
+	viommu_dma_destroy(dma);
+	rig_close(&r);
+	rig_free_pages(pages);
+}
+
+/* A mapper for a domain of another device, or a destroyed one, is refused at create. */
+static void test_create_needs_a_live_domain_of_the_device(void)
+{
+	struct viommu_domain *other_dom, *dead;
+	struct viommu_dma *dma = NULL;
+	struct rig r, other;
+
+	rig_open_default(&r, false);
+	rig_open_default(&other, false);
+	rig_ok(viommu_domain_create(other.dev, &other_dom), "domain of the other device");
+	rig_expect(viommu_dma_create(r.dev, other_dom, NULL, &dma), -ENOENT,
+		   "a domain of another device");
+	rig_ok(viommu_domain_create(r.dev, &dead), "domain");
+	viommu_domain_destroy(dead);
+	rig_expect(viommu_dma_create(r.dev, dead, NULL, &dma), -ENOENT, "a destroyed domain");
+	CU_ASSERT_PTR_NULL(dma);
+	rig_close(&other);
+	rig_close(&r);
+}
+
+/*
+ * A registered viommu_mem's table gives the bus addresses the mapper
+ * sends: memory of the other addressing is refused, since its addresses
+ * would name other memory.
+ */
+static void test_register_mem_of_the_other_addressing(void)
+{
+	struct viommu_dma_opts po = { .addressing = VIOMMU_DMA_ADDR_PHYSICAL };
+	struct viommu_mem_opts mo = { VIOMMU_PAGES_4K, VIOMMU_ADDR_VIRTUAL, -1 };
+	struct viommu_dma *phys;
+	struct viommu_mem *mem;
+	struct setup s;
+
+	CU_ASSERT_EQUAL_FATAL(rig_check(viommu_mem_alloc(4 * G, &mo, &mem), "mem_alloc"), 0);
+	open_setup(&s, NULL, 0); /* the software device: virtual addresses */
+	rig_ok(viommu_dma_register_mem(s.dma, mem), "virtual memory, virtual mapper");
+	rig_ok(viommu_dma_create(s.r.dev, s.dom, &po, &phys), "physical mapper");
+	rig_expect(viommu_dma_register_mem(phys, mem), -EINVAL, "virtual memory, physical mapper");
+	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "virtual addresses"));
+	viommu_dma_destroy(phys);
+	close_setup(&s);
+	viommu_mem_free(mem);
+}
+
 /* A window around QEMU's MSI region: the region (from PROBE) is never handed out. */
 static void test_reserved_region_is_skipped(void)
 {
@@ -455,6 +539,9 @@ int main(void)
 		TEST_CASE(test_map_and_unmap),
 		TEST_CASE(test_bad_unmaps_change_nothing),
 		TEST_CASE(test_refused_arguments),
+		TEST_CASE(test_refused_attach_changes_nothing),
+		TEST_CASE(test_create_needs_a_live_domain_of_the_device),
+		TEST_CASE(test_register_mem_of_the_other_addressing),
 		TEST_CASE(test_reserved_region_is_skipped),
 		TEST_CASE(test_dma_address_limit),
 		TEST_CASE(test_physical_runs),
