@@ -70,6 +70,9 @@ static int alloc_bookkeeping(struct viommu_dev *dev)
 	return uvi_batch_alloc(dev, 1, 0, &dev->sync_batch);
 }
 
+#define KNOWN_OPEN_FLAGS \
+	(VIOMMU_OPEN_KEEP_BYPASS | VIOMMU_OPEN_SPLIT_RING | VIOMMU_OPEN_NO_EVENT_IDX)
+
 static int open_dev(struct viommu_dev *dev, const struct viommu_open_opts *o)
 {
 	struct uvi_selection sel;
@@ -99,6 +102,9 @@ int viommu_open(const struct viommu_open_opts *opts, struct viommu_dev **out)
 
 	if (!opts || !out)
 		return uvi_fail(-EINVAL, "viommu_open: NULL argument");
+	if (opts->flags & ~KNOWN_OPEN_FLAGS)
+		return uvi_fail(-EINVAL, "viommu_open: unknown flags 0x%x",
+				opts->flags & ~KNOWN_OPEN_FLAGS);
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return uvi_fail(-ENOMEM, "viommu_open: out of memory");

@@ -81,7 +81,7 @@ struct viommu_open_opts {
 	const char *topology_path; /* text topology instead of a VIOT */
 	void *sim;                 /* access "sim": a struct sim_device, NULL for a default one */
 	uint16_t queue_size;       /* request queue size; 0: the device's maximum */
-	unsigned flags;
+	unsigned flags;            /* VIOMMU_OPEN_*; any other bit: -EINVAL */
 	/*
 	 * How long the device may take to complete anything once it has
 	 * requests (0: 2000 ms). Past it the device is reset and replayed;

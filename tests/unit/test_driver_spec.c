@@ -113,6 +113,9 @@ static void test_open_default_sim(void)
 	o.device = "0000:00:02.9";
 	CU_ASSERT_EQUAL(viommu_open(&o, &dev), -EINVAL);
 	CU_ASSERT_EQUAL(viommu_open(NULL, &dev), -EINVAL);
+	o = (struct viommu_open_opts){ .access = "sim", .flags = 1u << 31 };
+	rig_expect(viommu_open(&o, &dev), -EINVAL, "an unknown open flag");
+	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "unknown flags 0x80000000"));
 }
 
 /* ---- validation ---- */
