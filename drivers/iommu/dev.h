@@ -220,11 +220,18 @@ struct viommu_dev {
 	void *default_fault_arg;
 	struct viommu_batch *sync_batch; /* viommu_map / viommu_unmap */
 
-	/* Event thread (thread_lock serialises its start and stop). */
+	/*
+	 * Event thread (thread_lock serialises its start and stop). It sleeps
+	 * on event_wake between polls, so that a stop wakes it at once; both
+	 * exist while it runs. event_thread_stop is read and written under
+	 * event_wake_lock.
+	 */
 	pthread_mutex_t thread_lock;
 	pthread_t event_thread;
 	bool event_thread_running;
-	atomic_bool event_thread_stop;
+	bool event_thread_stop;
+	pthread_mutex_t event_wake_lock;
+	pthread_cond_t event_wake;
 	unsigned event_interval_us;
 
 	/* Counters and the owner's snapshot. */

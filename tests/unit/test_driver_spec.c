@@ -1068,6 +1068,22 @@ static void test_event_thread(void)
 	rig_close(&r);
 }
 
+/* A stop wakes the thread from its sleep: an hour's interval does not hold up stop or close. */
+static void test_event_thread_stops_at_once(void)
+{
+	struct timespec t0, t1;
+	struct rig r;
+
+	rig_open_default(&r, false);
+	rig_ok(viommu_start_event_thread(r.dev, 3600u * 1000000u), "start, hourly");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	viommu_stop_event_thread(r.dev);
+	rig_ok(viommu_start_event_thread(r.dev, 3600u * 1000000u), "start again");
+	rig_close(&r); /* stops it too */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CU_ASSERT(t1.tv_sec - t0.tv_sec < 2); /* not the interval: well under it */
+}
+
 /* ---- bypass ---- */
 
 static void test_bypass_blocks_unattached(void)
@@ -1345,6 +1361,7 @@ static const struct rig_case cases[] = {
 	RIG_CASE(test_fault_events_split),
 	RIG_PACKED_CASE(test_fault_events_packed),
 	RIG_CASE(test_event_thread),
+	RIG_CASE(test_event_thread_stops_at_once),
 	RIG_CASE(test_bypass_blocks_unattached),
 	RIG_SIM_CASE(test_bypass_without_bypass_config, SIM_CONFIG " (no BYPASS_CONFIG)"),
 	RIG_PACKED_CASE(test_split_ring_flag),
