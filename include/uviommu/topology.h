@@ -114,7 +114,7 @@ int viommu_topology_lookup_pci(const struct viommu_topology *topo,
 int viommu_topology_lookup_mmio(const struct viommu_topology *topo,
 				uint64_t base, struct viommu_endpoint_ref *out);
 
-/* Index of the virtio-pci IOMMU at addr, or -ENOENT. */
+/* Index of the virtio-pci IOMMU at addr, or -ENOENT (-EINVAL: NULL topology). */
 int viommu_topology_find_pci_iommu(const struct viommu_topology *topo,
 				   struct viommu_pci_addr addr);
 

@@ -63,6 +63,10 @@ void viommu_topology_free(struct viommu_topology *topo)
 int viommu_topology_find_pci_iommu(const struct viommu_topology *topo,
 				   struct viommu_pci_addr addr)
 {
+	char name[VIOMMU_PCI_ADDR_STRLEN];
+
+	if (!topo)
+		return uvi_fail(-EINVAL, "topology: NULL topology");
 	for (size_t i = 0; i < topo->n_iommus; i++) {
 		const struct viommu_topo_iommu *m = &topo->iommus[i];
 
@@ -70,7 +74,8 @@ int viommu_topology_find_pci_iommu(const struct viommu_topology *topo,
 		    m->pci.segment == addr.segment && m->pci.bdf == addr.bdf)
 			return (int)i;
 	}
-	return -ENOENT;
+	viommu_pci_addr_format(addr, name, sizeof(name));
+	return uvi_fail(-ENOENT, "topology: no virtio-pci IOMMU at %s", name);
 }
 
 static int pci_range_covers(const struct viommu_topo_endpoint *ep,

@@ -55,6 +55,12 @@ static void test_microvm_style(void)
 	CU_ASSERT_EQUAL(ref.iommu_index, 1);
 	CU_ASSERT_EQUAL(viommu_topology_lookup_pci(t, (struct viommu_pci_addr){ 0, 0x10 }, &ref),
 			-ENODEV);
+	CU_ASSERT_EQUAL(viommu_topology_find_pci_iommu(t, (struct viommu_pci_addr){ 0, 0x10 }), 1);
+	CU_ASSERT_EQUAL(viommu_topology_find_pci_iommu(t, (struct viommu_pci_addr){ 0, 0x18 }),
+			-ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "no virtio-pci IOMMU at 0000:00:03.0"));
+	CU_ASSERT_EQUAL(viommu_topology_find_pci_iommu(NULL, (struct viommu_pci_addr){ 0, 0x10 }),
+			-EINVAL);
 	viommu_topology_free(t);
 }
 
