@@ -90,9 +90,14 @@ int viommu_iova_alloc_at(struct viommu_iova_space *space, uint64_t iova, uint64_
  * cache counts as allocated), reserved or out of bounds, and nothing
  * changes. A cached size (a power of two up to
  * VIOMMU_IOVA_CACHED_GRANULES_MAX granules) goes to the calling thread's
- * cache, which checks only bounds and alignment: a double free of such a
- * range is found (and dropped, counted in bad_frees) when the cache is
- * emptied. VIOMMU_IOVA_NO_CACHE checks every free.
+ * cache, which checks only bounds and alignment, as the per-CPU IOVA
+ * caches of Linux and DPDK do: a double free of such a range, or a free
+ * of one never allocated (in a reserved region, say), returns 0 and
+ * until the cache is emptied the range can be handed out again, twice
+ * for a double free. Emptying the cache (viommu_iova_flush_caches(), or
+ * when it overflows) finds it, drops it and counts it in bad_frees. A
+ * caller that cannot rule such frees out, or is being debugged, creates
+ * the space with VIOMMU_IOVA_NO_CACHE: then every free is checked.
  */
 int viommu_iova_free(struct viommu_iova_space *space, uint64_t iova, uint64_t size);
 /* Return every cached range to the tree (done by itself when the tree runs out). */
