@@ -14,8 +14,11 @@
  * Applications that link the library get, in addition, the calls below.
  * They are valid after rte_eal_init() returned; before it, or when the
  * plugin runs without isolation (UVIOMMU=...,allow_unprotected=1 and no
- * device), they fail with -ENODEV. Every call returns 0 (or a count) or a
- * negative errno, with a sentence for viommu_dpdk_last_error().
+ * device), the calls that act (isolating, mapping and unmapping external
+ * memory) fail with -ENODEV, viommu_dpdk_get_stats() reports isolated = 0
+ * and viommu_dpdk_get_port_stats() fails with -ENOENT (no port is
+ * isolated). Every call returns 0 (or a count) or a negative errno, with a
+ * sentence for viommu_dpdk_last_error().
  *
  * This header includes no DPDK header: a port is a DPDK port ID.
  */

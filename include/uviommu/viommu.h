@@ -128,8 +128,12 @@ int viommu_get_info(struct viommu_dev *dev, struct viommu_dev_info *info);
  * every attached endpoint and replay every mapping from the shadows.
  * Requests in flight complete with what the shadow then says (0 for the
  * ones re-applied). The driver does this by itself on DEVICE_NEEDS_RESET,
- * a request timeout or a storm of DEVERR; after a recovery that failed,
- * every call returns -EIO until viommu_reset() succeeds.
+ * a request timeout or a storm of DEVERR. After a recovery that failed,
+ * until viommu_reset() succeeds: every call that needs the device (domain
+ * creation, map, unmap, attach, detach, PROBE, adding to a batch) fails
+ * with -EIO, and the requests a batch still held complete with -EIO
+ * (viommu_batch_status); the calls on the driver's own state (stats, fault
+ * handlers, viommu_poll_events, viommu_batch_poll) keep working.
  */
 int viommu_reset(struct viommu_dev *dev);
 
