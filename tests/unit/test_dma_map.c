@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <uviommu/error.h>
 #include <uviommu/iova.h>
 #include <uviommu/mem.h>
@@ -422,19 +424,23 @@ static void test_partly_failed_map_is_undone(void)
 	viommu_mem_free(mem);
 }
 
-#define SCATTERED_PAGES 400
+#define SCATTERED_PAGES 1024
 
 /*
- * SCATTERED_PAGES pages of anonymous memory in one physical run each, as
- * far as the kernel allows: touched from the last to the first, they get
- * frames in falling order. *runs: how many runs pagemap shows.
+ * SCATTERED_PAGES pages of anonymous memory, each in a physical run of
+ * its own as far as the kernel allows: no transparent huge page, and
+ * touched from the last to the first, so that they get frames in falling
+ * order. *runs: how many runs pagemap shows. munmap() frees them.
  */
 static uint8_t *scattered_pages(unsigned *runs)
 {
-	uint8_t *va = rig_pages(SCATTERED_PAGES);
+	uint8_t *va = mmap(NULL, SCATTERED_PAGES * G, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t pa, prev = 0;
 
 	*runs = 0;
+	CU_ASSERT_FATAL(va != MAP_FAILED);
+	madvise(va, SCATTERED_PAGES * G, MADV_NOHUGEPAGE);
 	for (size_t i = SCATTERED_PAGES; i-- > 0;)
 		va[i * G] = 1;
 	for (size_t i = 0; i < SCATTERED_PAGES; i++) {
@@ -461,7 +467,8 @@ static void test_failed_map_in_a_full_batch_is_undone(void)
 	struct setup s;
 	uint8_t *va = scattered_pages(&runs);
 
-	CU_ASSERT_FATAL(runs > 2 * 128); /* else the kernel handed out a contiguous block */
+	printf("\n  %u pages in %u physical runs\n", SCATTERED_PAGES, runs);
+	CU_ASSERT_FATAL(runs > 2 * 128); /* else the kernel handed out contiguous blocks */
 	open_setup(&s, &o, 0);
 	rig_ok(viommu_iova_flush_caches(viommu_dma_iova_space(s.dma)), "flush caches");
 	rig_ok(viommu_iova_get_stats(viommu_dma_iova_space(s.dma), &before), "stats");
@@ -479,7 +486,7 @@ static void test_failed_map_in_a_full_batch_is_undone(void)
 	CU_ASSERT_EQUAL(rig_sim_stats(&s.r).mappings, runs);
 	rig_ok(viommu_dma_unmap(s.dma, again, SCATTERED_PAGES * G), "unmap");
 	close_setup(&s);
-	rig_free_pages(va);
+	munmap(va, SCATTERED_PAGES * G);
 }
 
 /* A mapping made behind the mapper's back in its range is refused, and left alone. */
