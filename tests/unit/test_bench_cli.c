@@ -122,7 +122,7 @@ static unsigned count_of(const char *text, const char *needle)
 	return n;
 }
 
-/* The N in "driver / bare ring Nx" on the line that starts with prefix, or -1. */
+/* The N in "driver / bare ring Nx" on the line starting with prefix; -1 if none. */
 static double ratio_after(const char *text, const char *prefix)
 {
 	static const char key[] = "driver / bare ring ";
@@ -159,8 +159,13 @@ static void test_map_medians_script(void)
 	CU_ASSERT_EQUAL(lines_starting(r.out, "split: driver ns/request at batch 64 "), 1);
 	CU_ASSERT_EQUAL(lines_starting(r.out, "packed: driver ns/request at batch 64 "), 1);
 	CU_ASSERT_EQUAL(count_of(r.out, "(bare ring "), 2);
-	CU_ASSERT(ratio_after(r.out, "split: driver ns/request at batch 64 ") > 0);
-	CU_ASSERT(ratio_after(r.out, "packed: driver ns/request at batch 64 ") > 0);
+	/*
+	 * Read, not judged: a tiny run on a loaded machine can spend more wall
+	 * time waiting than CPU time, and the tool then clamps the driver's
+	 * time to 0.
+	 */
+	CU_ASSERT(ratio_after(r.out, "split: driver ns/request at batch 64 ") >= 0);
+	CU_ASSERT(ratio_after(r.out, "packed: driver ns/request at batch 64 ") >= 0);
 	f = fopen(csv, "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	n = fread(text, 1, sizeof(text) - 1, f);
