@@ -153,10 +153,18 @@ static size_t take(struct uvi_dma_lazy *l, size_t limit)
 	return k;
 }
 
-/* Put the failed entries back at the head, in their order; release the room of the others. */
+/*
+ * Put the failed entries back at the head, in their order; release the
+ * room of the others. Entries put back wake the flush thread: it may have
+ * found the queue empty while they were taken, and gone to sleep with no
+ * deadline (enqueue wakes it only when the queue goes from empty to one).
+ */
 static void give_back(struct uvi_dma_lazy *l, size_t k, const int *status)
 {
+	size_t n_before;
+
 	pthread_mutex_lock(&l->q_lock);
+	n_before = l->n;
 	for (size_t i = k; i-- > 0;) {
 		if (!status[i])
 			continue;
@@ -166,6 +174,8 @@ static void give_back(struct uvi_dma_lazy *l, size_t k, const int *status)
 	}
 	l->held -= k;
 	publish_count(l);
+	if (l->n != n_before)
+		pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->q_lock);
 }
 

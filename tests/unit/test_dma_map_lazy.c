@@ -12,8 +12,8 @@
  *    runs out;
  *  - the queue survives a device reset (replayed from the shadow, then
  *    flushed: nothing lost), a device that stops answering (the flush fails
- *    and keeps everything until viommu_reset()), and a reset while its
- *    UNMAPs are in flight;
+ *    and keeps everything until viommu_reset(), and wakes the flush thread
+ *    to retry after T), and a reset while its UNMAPs are in flight;
  *  - two threads mapping and unmapping at once, with the flush thread.
  * Waits are bounded (RIG_WAIT_LIMIT_S); nothing asserts on time. Sim only:
  * the checks read the device's mapping count and hold its completions.
@@ -354,6 +354,39 @@ static void test_queue_survives_a_dead_device(void)
 	rig_free_pages(pages);
 }
 
+/*
+ * A flush that fails puts its entries back and wakes the flush thread:
+ * the thread, which found the queue empty while the caller's flush held
+ * the entries, must not sleep on until the next empty-to-one enqueue, or
+ * T would never flush (or retry) them.
+ */
+static void test_failed_flush_wakes_the_thread(void)
+{
+	struct viommu_open_opts oo = { .request_timeout_ms = 300 };
+	struct viommu_dma_opts o = lazy_opts(0, 1000, 50000);
+	time_t deadline;
+	uint8_t *pages = rig_pages(2);
+	uint64_t iova[2];
+	struct setup s;
+
+	open_setup(&s, &o, &oo);
+	map_pages(&s, pages, 2, iova);
+	rig_ok(viommu_dma_unmap(s.dma, iova[0], G), "lazy unmap");
+	sim_device_set_delay(s.r.sim, UINT32_MAX);
+	/* ~300 ms: the thread's 50 ms deadline passes while this flush holds the entry. */
+	CU_ASSERT(viommu_dma_flush(s.dma) < 0);
+	sim_device_set_delay(s.r.sim, 0);
+	rig_ok(viommu_reset(s.r.dev), "reset");
+	rig_ok(viommu_dma_unmap(s.dma, iova[1], G), "lazy unmap, the queue not empty");
+	deadline = time(NULL) + RIG_WAIT_LIMIT_S;
+	while (dma_stats(&s).queued && time(NULL) < deadline)
+		pause_ms(1);
+	CU_ASSERT_EQUAL(dma_stats(&s).queued, 0);
+	CU_ASSERT_EQUAL(reachable(&s, pages, 2, iova), 0);
+	close_setup(&s);
+	rig_free_pages(pages);
+}
+
 static void *flush_in_thread(void *arg)
 {
 	struct viommu_dma *dma = arg;
@@ -473,6 +506,7 @@ int main(void)
 		TEST_CASE(test_flush_after_t_by_poll),
 		TEST_CASE(test_queue_survives_reset),
 		TEST_CASE(test_queue_survives_a_dead_device),
+		TEST_CASE(test_failed_flush_wakes_the_thread),
 		TEST_CASE(test_reset_during_flush),
 		TEST_CASE(test_two_threads),
 		TEST_END,
