@@ -123,10 +123,30 @@ static int queue_size(struct viommu_dev *dev, uint16_t index, uint16_t want, uin
 	return 0;
 }
 
+/*
+ * A request is a readable and a writable descriptor, a PROBE three (its
+ * properties buffer between them, 5.13.6.8): a request queue that cannot
+ * hold one is refused here rather than failing every attach later.
+ */
+static int check_request_queue(struct viommu_dev *dev, uint16_t rq_want)
+{
+	unsigned need = uvi_has(dev, VIRTIO_IOMMU_F_PROBE) ? UVI_SYNC_DESC_MAX : 2;
+
+	if (dev->rq_size >= need)
+		return 0;
+	if (rq_want)
+		return uvi_fail(-EINVAL, "a request queue of %u entries is too small: requests "
+				"take up to %u descriptors", dev->rq_size, need);
+	return uvi_fail(-EPROTO, "the device's request queue holds at most %u entries, and "
+			"requests take up to %u descriptors", dev->rq_size, need);
+}
+
 static int choose_queue_sizes(struct viommu_dev *dev, uint16_t rq_want)
 {
 	int rc = queue_size(dev, VIRTIO_IOMMU_QUEUE_REQUEST, rq_want, &dev->rq_size);
 
+	if (!rc)
+		rc = check_request_queue(dev, rq_want);
 	if (!rc)
 		rc = queue_size(dev, VIRTIO_IOMMU_QUEUE_EVENT, 0, &dev->eq_size);
 	if (!rc && dev->eq_size > UVI_EVENT_QUEUE_MAX)

@@ -50,6 +50,7 @@
 
 #define UVI_SLOT_BYTES 128        /* one request: head, body and tail */
 #define UVI_PROBE_TAIL_OFF 120    /* PROBE: head + endpoint + reserved = 72 bytes, tail here */
+#define UVI_SYNC_DESC_MAX 3       /* descriptors of the longest request: PROBE's head, props, tail */
 #define UVI_EVENT_STRIDE 32       /* one fault record (24 bytes) per 32 */
 #define UVI_EVENT_QUEUE_MAX 128   /* event buffers kept posted */
 #define UVI_PROBE_SIZE_MAX 65536  /* a larger probe_size is refused at open */

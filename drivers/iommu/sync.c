@@ -14,10 +14,15 @@
 
 #define TAIL_UNWRITTEN 0xff
 
-/* A free slot for a control request (callers drain first; this is the bound). */
+/*
+ * A free slot for a control request, and room in the ring for the longest
+ * one (a PROBE: UVI_SYNC_DESC_MAX descriptors, where batch requests take
+ * two): else whatever is in flight completes first.
+ */
 static int sync_slot(struct viommu_dev *dev, struct uvi_slot **out)
 {
-	int rc = dev->n_free ? 0 : uvi_drain(dev);
+	bool room = dev->n_free && uvi_vq_num_free(dev->rq) >= UVI_SYNC_DESC_MAX;
+	int rc = room ? 0 : uvi_drain(dev);
 
 	if (rc)
 		return rc;

@@ -206,6 +206,70 @@ static void test_delayed_completions(void)
 	rig_free_pages(pages);
 }
 
+/*
+ * A request queue too small for a PROBE (three descriptors: 5.13.6.8) is
+ * refused at open, whether the device offers no more (-EPROTO) or the
+ * caller asked for so few (-EINVAL), instead of every attach failing later.
+ */
+static void test_tiny_request_queue_is_refused(void)
+{
+	struct viommu_open_opts o = { .access = "sim" };
+	struct sim_device *sim;
+	struct viommu_dev *dev;
+	struct sim_config cfg;
+
+	for (unsigned packed = 0; packed < 2; packed++) {
+		rig_config(&cfg, packed);
+		cfg.queue_size_max = 2;
+		CU_ASSERT_EQUAL_FATAL(rig_check(sim_device_create(&cfg, &sim), "sim create"), 0);
+		o.sim = sim;
+		rig_expect(viommu_open(&o, &dev), -EPROTO, "a device with 2-entry queues");
+		CU_ASSERT_PTR_NOT_NULL(strstr(viommu_last_error(), "at most 2 entries"));
+		sim_device_destroy(sim);
+		rig_config(&cfg, packed);
+		CU_ASSERT_EQUAL_FATAL(rig_check(sim_device_create(&cfg, &sim), "sim create"), 0);
+		o.sim = sim;
+		o.queue_size = 2;
+		rig_expect(viommu_open(&o, &dev), -EINVAL, "asking for 2 entries");
+		o.queue_size = 4;
+		rig_ok(viommu_open(&o, &dev), "asking for 4 entries");
+		viommu_close(dev);
+		o.queue_size = 0;
+		sim_device_destroy(sim);
+	}
+}
+
+/*
+ * A PROBE needs three descriptors where batch requests take two: with
+ * every other slot of an 8-entry queue in flight, only two descriptors are
+ * free, and the PROBE waits for completions instead of failing -ENOSPC.
+ */
+static void test_probe_waits_for_ring_room(void)
+{
+	struct viommu_open_opts o = { .queue_size = 8 };
+	uint8_t *pages = rig_pages(3);
+	struct viommu_domain *dom;
+	struct viommu_batch *b;
+	struct rig r;
+
+	rig_open(&r, NULL, &o);
+	dom = attached_domain(&r, EP1);
+	rig_ok(viommu_batch_create(r.dev, 3, 0, &b), "batch");
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(viommu_batch_map(b, dom, IOVA + i * RIG_PAGE,
+						 rig_phys(pages + i * RIG_PAGE), RIG_PAGE, RW),
+				(int)i);
+	sim_device_set_delay(r.sim, 200); /* the three stay in flight for a while */
+	CU_ASSERT_EQUAL(viommu_batch_submit(b), 0);
+	CU_ASSERT(viommu_probe_endpoint(r.dev, EP2) >= 0);
+	sim_device_set_delay(r.sim, 0);
+	rig_ok(viommu_batch_run(b), "the maps complete");
+	check_all_translate(&r, EP1, pages, 3, IOVA);
+	viommu_batch_destroy(b);
+	rig_close(&r);
+	rig_free_pages(pages);
+}
+
 /* ---- reset and replay ---- */
 
 #define PER_DOMAIN 10
@@ -683,6 +747,8 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_used_length_zero),
 	TEST_CASE(test_out_of_order_completions),
 	TEST_CASE(test_delayed_completions),
+	TEST_CASE(test_tiny_request_queue_is_refused),
+	TEST_CASE(test_probe_waits_for_ring_room),
 	TEST_CASE(test_needs_reset_replays_everything),
 	TEST_CASE(test_needs_reset_seen_when_idle),
 	TEST_CASE(test_needs_reset_during_attach),
