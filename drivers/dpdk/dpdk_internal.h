@@ -66,6 +66,11 @@ struct uvi_dpdk_nic {
 	uint32_t endpoint_id;
 	struct viommu_domain *dom;
 	bool attached;
+	/*
+	 * Its domain failed an UNMAP of memory DPDK released, so it may still
+	 * map that memory: the NIC is detached and never attached again.
+	 */
+	bool blocked;
 	int port; /* DPDK port ID, -1 until known */
 	_Atomic uint64_t faults;
 	_Atomic uint64_t last_fault_iova;

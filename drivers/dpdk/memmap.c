@@ -105,10 +105,16 @@ static void block_domain(struct viommu_domain *dom)
 {
 	unsigned i;
 
+	/* A NIC isolated later gets a new domain, replayed from the table (which no longer has it). */
+	if (uvi_dpdk.shared == dom)
+		uvi_dpdk.shared = NULL;
 	for (i = 0; i < uvi_dpdk.n_nics; i++) {
 		struct uvi_dpdk_nic *n = &uvi_dpdk.nics[i];
 
-		if (n->dom != dom || !n->attached)
+		if (n->dom != dom)
+			continue;
+		n->blocked = true; /* uvi_dpdk_attach_nic refuses it from now on */
+		if (!n->attached)
 			continue;
 		if (viommu_detach(dom, n->addr) == 0)
 			n->attached = false;

@@ -138,6 +138,9 @@ int uvi_dpdk_attach_nic(struct uvi_dpdk_nic *n)
 
 	if (n->attached)
 		return 0;
+	if (n->blocked)
+		return uvi_dpdk_fail(-EIO, "%s stays blocked: an UNMAP in its domain failed, and "
+				     "that domain may still map memory DPDK released", n->name);
 	if (!n->dom) {
 		rc = domain_for(n, &n->dom);
 		if (rc)
