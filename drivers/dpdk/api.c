@@ -25,6 +25,7 @@ const char *viommu_dpdk_last_error(void)
 	return last_error;
 }
 
+/* Checked under uvi_dpdk.lock by the calls that act: rte_eal_cleanup() may be running. */
 static int need_isolation(void)
 {
 	if (!uvi_dpdk.isolated || !uvi_dpdk.probed)
@@ -33,17 +34,20 @@ static int need_isolation(void)
 	return 0;
 }
 
-static int isolate(struct viommu_pci_addr addr)
+/* port: the DPDK port the NIC is, or -1. */
+static int isolate(struct viommu_pci_addr addr, int port)
 {
 	struct uvi_dpdk_nic *n;
-	int rc = need_isolation();
+	int rc;
 
-	if (rc)
-		return rc;
 	pthread_mutex_lock(&uvi_dpdk.lock);
-	rc = uvi_dpdk_add_nic(addr, &n);
+	rc = need_isolation();
+	if (!rc)
+		rc = uvi_dpdk_add_nic(addr, &n);
 	if (!rc)
 		rc = uvi_dpdk_attach_nic(n);
+	if (!rc && port >= 0)
+		n->port = port;
 	pthread_mutex_unlock(&uvi_dpdk.lock);
 	return rc;
 }
@@ -55,7 +59,7 @@ int viommu_dpdk_isolate_device(const char *pci_addr)
 	if (!pci_addr || viommu_pci_addr_parse(pci_addr, &a))
 		return uvi_dpdk_fail(-EINVAL, "'%s' is not a PCI address (SSSS:BB:DD.F)",
 				     pci_addr ? pci_addr : "(null)");
-	return isolate(a);
+	return isolate(a, -1);
 }
 
 int viommu_dpdk_isolate_port(uint16_t port_id)
@@ -66,9 +70,7 @@ int viommu_dpdk_isolate_port(uint16_t port_id)
 	if (!rc)
 		rc = uvi_dpdk_port_addr(port_id, &a);
 	if (!rc)
-		rc = isolate(a);
-	if (!rc)
-		uvi_dpdk_find_nic(a)->port = port_id;
+		rc = isolate(a, port_id);
 	return rc;
 }
 
@@ -82,26 +84,25 @@ static int check_range(uint64_t iova, uint64_t len)
 	return 0;
 }
 
-/* What both external-memory calls need: isolation on, a granule-aligned range. */
-static int check_extmem(uint64_t iova, uint64_t len)
+/* Takes uvi_dpdk.lock, which the caller releases; then checks isolation and the range. */
+static int lock_extmem(uint64_t iova, uint64_t len)
 {
-	int rc = need_isolation();
+	int rc;
 
+	pthread_mutex_lock(&uvi_dpdk.lock);
+	rc = need_isolation();
 	return rc ? rc : check_range(iova, len);
 }
 
 int viommu_dpdk_map_extmem(uint64_t iova, uint64_t len)
 {
 	struct uvi_dpdk_range r = { iova, len };
-	int rc = check_extmem(iova, len);
+	int rc = lock_extmem(iova, len);
 
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&uvi_dpdk.lock);
-	if (uvi_dpdk_range_overlaps(iova, len))
+	if (!rc && uvi_dpdk_range_overlaps(iova, len))
 		rc = uvi_dpdk_fail(-EEXIST, "%#" PRIx64 "+%#" PRIx64 " overlaps memory mapped "
 				   "already", iova, len);
-	else
+	if (!rc)
 		rc = uvi_dpdk_map_ranges(&r, 1);
 	pthread_mutex_unlock(&uvi_dpdk.lock);
 	return rc;
@@ -109,12 +110,10 @@ int viommu_dpdk_map_extmem(uint64_t iova, uint64_t len)
 
 int viommu_dpdk_unmap_extmem(uint64_t iova, uint64_t len)
 {
-	int rc = check_extmem(iova, len);
+	int rc = lock_extmem(iova, len);
 
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&uvi_dpdk.lock);
-	rc = uvi_dpdk_unmap_range(iova, len, true);
+	if (!rc)
+		rc = uvi_dpdk_unmap_range(iova, len, true);
 	pthread_mutex_unlock(&uvi_dpdk.lock);
 	return rc;
 }
@@ -161,9 +160,12 @@ int viommu_dpdk_get_port_stats(uint16_t port_id, struct viommu_dpdk_port_stats *
 	rc = uvi_dpdk_port_addr(port_id, &a);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&uvi_dpdk.lock);
 	n = uvi_dpdk_find_nic(a);
-	if (!n || !n->attached)
+	if (!n || !n->attached) {
+		pthread_mutex_unlock(&uvi_dpdk.lock);
 		return uvi_dpdk_fail(-ENOENT, "port %u is not isolated", port_id);
+	}
 	memset(st, 0, sizeof(*st));
 	snprintf(st->device, sizeof(st->device), "%s", n->name);
 	st->endpoint_id = n->endpoint_id;
@@ -172,5 +174,6 @@ int viommu_dpdk_get_port_stats(uint16_t port_id, struct viommu_dpdk_port_stats *
 	st->last_fault_iova = atomic_load(&n->last_fault_iova);
 	st->last_fault_flags = atomic_load(&n->last_fault_flags);
 	st->last_fault_reason = atomic_load(&n->last_fault_reason);
+	pthread_mutex_unlock(&uvi_dpdk.lock);
 	return 0;
 }

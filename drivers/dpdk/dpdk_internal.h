@@ -33,6 +33,7 @@
 #include <uviommu/uviommu.h>
 
 #define UVI_DPDK_MAX_NICS 32
+#define UVI_DPDK_BATCH 256 /* requests per batch: every change goes in batches this big */
 #define UVI_DPDK_LOG_PREFIX "uviommu: "
 
 enum uvi_dpdk_mode {
@@ -95,8 +96,13 @@ struct uvi_dpdk {
 	struct uvi_dpdk_opts opts;
 	bool options_ok;
 	char options_error[256];
-	bool isolated;   /* the device is open and the NICs are attached */
-	bool probed;     /* the start-up walk is done */
+	/*
+	 * Written under lock (bus_cleanup) or before any other thread can act
+	 * (the bus scan and probe); read without it by the memory event
+	 * callback and the API's quick checks, which check again under it.
+	 */
+	_Atomic bool isolated; /* the device is open and the NICs are attached */
+	_Atomic bool probed;   /* the start-up walk is done */
 	pthread_mutex_t lock;
 	struct viommu_dev *dev;
 	uint64_t granule;

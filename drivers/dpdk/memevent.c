@@ -55,6 +55,24 @@ static int pages_of(const void *addr, size_t len, struct collect *c)
 	return rc;
 }
 
+/* Map or unmap the event's ranges, under uvi_dpdk.lock. */
+static int apply_event(enum rte_mem_event type, const struct collect *c)
+{
+	size_t i;
+	int rc = 0;
+
+	if (!uvi_dpdk.isolated)
+		return 0; /* rte_eal_cleanup() closed the device meanwhile */
+	if (type == RTE_MEM_EVENT_ALLOC)
+		return uvi_dpdk_map_ranges(c->r, c->n);
+	for (i = 0; i < c->n; i++) {
+		int r = uvi_dpdk_unmap_range(c->r[i].start, c->r[i].len, false);
+
+		rc = rc ? rc : r;
+	}
+	return rc;
+}
+
 /*
  * Called by DPDK with its memory hot-plug lock held: only the thread-unsafe
  * lookups may be used here (the locking ones would deadlock).
@@ -62,7 +80,6 @@ static int pages_of(const void *addr, size_t len, struct collect *c)
 static void on_mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
 	struct collect c = { 0 };
-	size_t i;
 	int rc;
 
 	(void)arg;
@@ -74,14 +91,7 @@ static void on_mem_event(enum rte_mem_event type, const void *addr, size_t len, 
 	if (!rc) {
 		uvi_dpdk_ranges_normalize(c.r, &c.n);
 		pthread_mutex_lock(&uvi_dpdk.lock);
-		if (type == RTE_MEM_EVENT_ALLOC)
-			rc = uvi_dpdk_map_ranges(c.r, c.n);
-		else
-			for (i = 0; i < c.n; i++) {
-				int r = uvi_dpdk_unmap_range(c.r[i].start, c.r[i].len, false);
-
-				rc = rc ? rc : r;
-			}
+		rc = apply_event(type, &c);
 		pthread_mutex_unlock(&uvi_dpdk.lock);
 	}
 	if (rc)

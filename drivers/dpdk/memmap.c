@@ -9,6 +9,11 @@
  * fails leaves memory DPDK is about to release reachable, so the NICs of
  * that domain are detached, which blocks them (bypass = 0), and counted.
  * Callers hold uvi_dpdk.lock.
+ *
+ * Everything that can run out of memory (the list of requests, room in the
+ * table) is allocated before the first request goes out: once the device
+ * has acted, the table always follows it, so a NIC never keeps a mapping
+ * the table does not know of (and so would never remove).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,8 +27,10 @@
 struct op {
 	uint64_t start, len;
 	bool unmap;
-	int rc; /* 0 if it succeeded in every domain, else the first errno */
+	int rc; /* 0 if it succeeded in every domain, else the first errno; NOT_SENT */
 };
+
+#define NOT_SENT (-ECANCELED) /* an op that never reached the device: a batch failed first */
 
 static unsigned domains(struct viommu_domain **doms)
 {
@@ -71,25 +78,36 @@ bool uvi_dpdk_range_overlaps(uint64_t start, uint64_t len)
 	return i < uvi_dpdk.n_maps && uvi_dpdk.maps[i].start < start + len;
 }
 
-static int track_insert(uint64_t start, uint64_t len)
+/* Room for `extra` more mappings, so that the inserts after the requests cannot fail. */
+static int track_reserve(size_t extra)
+{
+	size_t cap = uvi_dpdk.cap_maps ? uvi_dpdk.cap_maps : 64;
+	struct uvi_dpdk_range *m;
+
+	while (cap < uvi_dpdk.n_maps + extra)
+		cap *= 2;
+	if (cap == uvi_dpdk.cap_maps)
+		return 0;
+	m = realloc(uvi_dpdk.maps, cap * sizeof(*m));
+	if (!m)
+		return uvi_dpdk_fail(-ENOMEM, "out of memory for the mapping table (%zu entries)",
+				     cap);
+	uvi_dpdk.maps = m;
+	uvi_dpdk.cap_maps = cap;
+	return 0;
+}
+
+/* Record a mapping; track_reserve() made room for it. */
+static void track_insert(uint64_t start, uint64_t len)
 {
 	size_t i = first_ending_after(start);
 
-	if (uvi_dpdk.n_maps == uvi_dpdk.cap_maps) {
-		size_t cap = uvi_dpdk.cap_maps ? uvi_dpdk.cap_maps * 2 : 64;
-		struct uvi_dpdk_range *m = realloc(uvi_dpdk.maps, cap * sizeof(*m));
-
-		if (!m)
-			return -ENOMEM;
-		uvi_dpdk.maps = m;
-		uvi_dpdk.cap_maps = cap;
-	}
 	memmove(&uvi_dpdk.maps[i + 1], &uvi_dpdk.maps[i],
 		(uvi_dpdk.n_maps - i) * sizeof(uvi_dpdk.maps[0]));
 	uvi_dpdk.maps[i] = (struct uvi_dpdk_range){ start, len };
 	uvi_dpdk.n_maps++;
 	uvi_dpdk.mapped_bytes += len;
-	return 0;
+	atomic_fetch_add(&uvi_dpdk.c.mappings_created, 1);
 }
 
 static void track_remove(size_t i)
@@ -116,48 +134,12 @@ static void block_domain(struct viommu_domain *dom)
 		n->blocked = true; /* uvi_dpdk_attach_nic refuses it from now on */
 		if (!n->attached)
 			continue;
-		if (viommu_detach(dom, n->addr) == 0)
+		if (viommu_detach_endpoint(dom, n->endpoint_id) == 0)
 			n->attached = false;
 		uvi_dpdk_log(RTE_LOG_ERR, "%s BLOCKED: an UNMAP of memory DPDK is releasing "
 			     "failed, so the NIC was detached (%s)", n->name,
 			     n->attached ? "the detach failed too" : "all its DMA now faults");
 	}
-}
-
-/*
- * Queue ops[first..] x doms until the batch is full, run it, record each
- * pair's status in st[op * n_doms + dom]. Returns the index of the first op
- * not queued, or a negative errno if the batch itself failed.
- */
-static long run_some(struct op *ops, size_t first, size_t n, struct viommu_domain **doms,
-		     unsigned n_doms, int *st)
-{
-	struct viommu_batch *b = uvi_dpdk.batch;
-	size_t i, cap = 256 / n_doms, end = first + cap < n ? first + cap : n;
-	int idx[256];
-	unsigned d, k = 0;
-
-	for (i = first; i < end; i++)
-		for (d = 0; d < n_doms; d++) {
-			int r = ops[i].unmap ? viommu_batch_unmap(b, doms[d], ops[i].start,
-								     ops[i].len)
-					     : viommu_batch_map(b, doms[d], ops[i].start,
-								   ops[i].start, ops[i].len,
-								   VIOMMU_MAP_READ | VIOMMU_MAP_WRITE);
-
-			idx[k++] = r;
-			st[i * n_doms + d] = r < 0 ? r : -EINPROGRESS;
-		}
-	viommu_batch_run(b); /* statuses are read one by one below */
-	k = 0;
-	for (i = first; i < end; i++)
-		for (d = 0; d < n_doms; d++, k++)
-			if (idx[k] >= 0)
-				st[i * n_doms + d] = viommu_batch_status(b, (unsigned)idx[k]);
-	if (viommu_batch_reset(b))
-		return uvi_dpdk_fail(-EIO, "the request batch did not complete: %s",
-				     viommu_last_error());
-	return (long)end;
 }
 
 /* Undo the MAPs of a failed op in the domains where they succeeded. */
@@ -171,6 +153,7 @@ static void roll_back(const struct op *op, struct viommu_domain **doms, unsigned
 			block_domain(doms[d]);
 }
 
+/* The op went to every domain with statuses st[0 .. n_doms - 1]: its rc, and what a failure costs. */
 static void settle(struct op *op, struct viommu_domain **doms, unsigned n_doms, const int *st)
 {
 	unsigned d;
@@ -196,27 +179,63 @@ static void settle(struct op *op, struct viommu_domain **doms, unsigned n_doms, 
 	roll_back(op, doms, n_doms, st);
 }
 
-/* Apply ops in order to the given domains; each op's rc says how it went. */
+/* Add op for dom to the batch: its index there, or the errno that refused it. */
+static int add_op(struct viommu_batch *b, const struct op *op, struct viommu_domain *dom)
+{
+	if (op->unmap)
+		return viommu_batch_unmap(b, dom, op->start, op->len);
+	return viommu_batch_map(b, dom, op->start, op->start, op->len,
+				VIOMMU_MAP_READ | VIOMMU_MAP_WRITE);
+}
+
+/*
+ * Send ops[first..] x doms, as many as the batch holds, and settle each op
+ * sent. Returns the index of the first op not sent, or a negative errno
+ * when the batch could not be reset afterwards (the device failed): the
+ * ops of this batch are settled all the same, from their final statuses.
+ */
+static long run_chunk(struct op *ops, size_t first, size_t n, struct viommu_domain **doms,
+		      unsigned n_doms)
+{
+	struct viommu_batch *b = uvi_dpdk.batch;
+	size_t i, cap = UVI_DPDK_BATCH / n_doms, end = first + cap < n ? first + cap : n;
+	int idx[UVI_DPDK_BATCH], st[UVI_DPDK_BATCH];
+	unsigned d, k = 0, count;
+	int rc;
+
+	for (i = first; i < end; i++)
+		for (d = 0; d < n_doms; d++)
+			idx[k++] = add_op(b, &ops[i], doms[d]);
+	count = k;
+	viommu_batch_run(b); /* statuses are read one by one below */
+	for (k = 0; k < count; k++)
+		st[k] = idx[k] < 0 ? idx[k] : viommu_batch_status(b, (unsigned)idx[k]);
+	rc = viommu_batch_reset(b);
+	for (i = first; i < end; i++)
+		settle(&ops[i], doms, n_doms, &st[(i - first) * n_doms]);
+	if (rc)
+		return uvi_dpdk_fail(-EIO, "the request batch did not complete: %s",
+				     viommu_last_error());
+	return (long)end;
+}
+
+/*
+ * Apply ops in order to the given domains; each op's rc says how it went
+ * (NOT_SENT: a failed batch stopped the run before it). Allocates nothing.
+ */
 static int run_ops(struct op *ops, size_t n, struct viommu_domain **doms, unsigned n_doms)
 {
 	uint64_t t0 = uvi_dpdk_now_ns();
-	int *st;
-	size_t i;
 	long next = 0;
+	size_t i;
 
-	if (n == 0 || n_doms == 0)
+	if (n_doms == 0) {
+		for (i = 0; i < n; i++)
+			ops[i].rc = 0; /* no domain to change: the table alone records it */
 		return 0;
-	st = calloc(n * n_doms, sizeof(*st));
-	if (!st)
-		return uvi_dpdk_fail(-ENOMEM, "out of memory for %zu requests", n * n_doms);
-	while ((size_t)next < n) {
-		next = run_some(ops, (size_t)next, n, doms, n_doms, st);
-		if (next < 0)
-			break;
 	}
-	for (i = 0; next >= 0 && i < n; i++)
-		settle(&ops[i], doms, n_doms, &st[i * n_doms]);
-	free(st);
+	while (next >= 0 && (size_t)next < n)
+		next = run_chunk(ops, (size_t)next, n, doms, n_doms);
 	atomic_fetch_add(&uvi_dpdk.c.map_ns, uvi_dpdk_now_ns() - t0);
 	return next < 0 ? (int)next : 0;
 }
@@ -233,7 +252,8 @@ static int push_op(struct op **ops, size_t *n, size_t *cap, uint64_t start, uint
 		*ops = no;
 		*cap = ncap;
 	}
-	(*ops)[(*n)++] = (struct op){ .start = start, .len = len, .unmap = unmap };
+	(*ops)[(*n)++] = (struct op){ .start = start, .len = len, .unmap = unmap,
+				      .rc = NOT_SENT };
 	return 0;
 }
 
@@ -271,6 +291,12 @@ static int first_error(const struct op *ops, size_t n)
 	return 0;
 }
 
+/* The errno of a run: the batch's failure, else the first op that failed. */
+static int run_result(int run_rc, const struct op *ops, size_t n)
+{
+	return run_rc ? run_rc : first_error(ops, n);
+}
+
 int uvi_dpdk_map_ranges(const struct uvi_dpdk_range *r, size_t n)
 {
 	struct viommu_domain *doms[UVI_DPDK_MAX_NICS];
@@ -282,20 +308,46 @@ int uvi_dpdk_map_ranges(const struct uvi_dpdk_range *r, size_t n)
 	for (i = 0; i < n && !rc; i++)
 		rc = uncovered(r[i].start, r[i].len, &ops, &n_ops, &cap);
 	if (!rc)
+		rc = track_reserve(n_ops);
+	if (!rc) {
 		rc = run_ops(ops, n_ops, doms, n_doms);
-	for (i = 0; !rc && i < n_ops; i++) {
-		if (ops[i].rc)
-			continue;
-		if (track_insert(ops[i].start, ops[i].len)) {
-			rc = uvi_dpdk_fail(-ENOMEM, "out of memory for the mapping table");
-			break;
-		}
-		atomic_fetch_add(&uvi_dpdk.c.mappings_created, 1);
+		for (i = 0; i < n_ops; i++)
+			if (ops[i].rc == 0)
+				track_insert(ops[i].start, ops[i].len);
+		rc = run_result(rc, ops, n_ops);
 	}
-	if (!rc)
-		rc = first_error(ops, n_ops);
 	free(ops);
 	return rc;
+}
+
+/*
+ * ops[0 .. n_unmaps - 1] UNMAP the table's mappings first, first + 1, ...
+ * whole; the rest MAP back the parts of them outside the range. The table
+ * loses every mapping whose UNMAP was sent (one that failed blocked its
+ * domain) and gains every part mapped back.
+ */
+static int unmap_then_remap(struct op *ops, size_t n_unmaps, size_t n_ops, size_t first,
+			    struct viommu_domain **doms, unsigned n_doms)
+{
+	int rc = run_ops(ops, n_unmaps, doms, n_doms);
+	size_t i, removed = 0;
+
+	for (i = n_unmaps; i > 0; i--)
+		if (ops[i - 1].rc != NOT_SENT) {
+			track_remove(first + i - 1);
+			removed++;
+		}
+	atomic_fetch_add(&uvi_dpdk.c.mappings_removed, removed);
+	if (rc)
+		return rc;
+	if (n_ops > n_unmaps)
+		atomic_fetch_add(&uvi_dpdk.c.splits, 1);
+	/* The MAPs go once the UNMAPs completed: a mapping exists until its UNMAP does. */
+	rc = run_ops(ops + n_unmaps, n_ops - n_unmaps, doms, n_doms);
+	for (i = n_unmaps; i < n_ops; i++)
+		if (ops[i].rc == 0)
+			track_insert(ops[i].start, ops[i].len);
+	return run_result(rc, ops, n_ops);
 }
 
 /*
@@ -335,22 +387,10 @@ int uvi_dpdk_unmap_range(uint64_t start, uint64_t len, bool whole_only)
 		if (!rc && m->start + m->len > end)
 			rc = push_op(&ops, &n_ops, &cap, end, m->start + m->len - end, false);
 	}
-	if (!rc && n_ops > last - first)
-		atomic_fetch_add(&uvi_dpdk.c.splits, 1);
-	/* The MAPs go once the UNMAPs completed: a mapping exists until its UNMAP does. */
 	if (!rc)
-		rc = run_ops(ops, last - first, doms, n_doms);
+		rc = track_reserve(n_ops - (last - first));
 	if (!rc)
-		rc = run_ops(ops + (last - first), n_ops - (last - first), doms, n_doms);
-	if (!rc) {
-		for (i = last; i > first; i--)
-			track_remove(i - 1);
-		atomic_fetch_add(&uvi_dpdk.c.mappings_removed, last - first);
-		for (i = last - first; i < n_ops; i++)
-			if (!ops[i].rc && track_insert(ops[i].start, ops[i].len) == 0)
-				atomic_fetch_add(&uvi_dpdk.c.mappings_created, 1);
-		rc = first_error(ops, n_ops);
-	}
+		rc = unmap_then_remap(ops, last - first, n_ops, first, doms, n_doms);
 	free(ops);
 	return rc;
 }
@@ -366,9 +406,7 @@ int uvi_dpdk_replay_into(struct viommu_domain *dom)
 		rc = push_op(&ops, &n_ops, &cap, uvi_dpdk.maps[i].start, uvi_dpdk.maps[i].len,
 			     false);
 	if (!rc)
-		rc = run_ops(ops, n_ops, &dom, 1);
-	if (!rc)
-		rc = first_error(ops, n_ops);
+		rc = run_result(run_ops(ops, n_ops, &dom, 1), ops, n_ops);
 	free(ops);
 	return rc;
 }

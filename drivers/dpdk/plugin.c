@@ -38,7 +38,6 @@
 #include "dpdk_internal.h"
 #include "rte_bus_abi.h"
 
-#define EVENT_BATCH 256
 #define DPDK_SERIES "DPDK 22.11."
 
 struct uvi_dpdk uvi_dpdk = {
@@ -115,7 +114,7 @@ static int open_device(void)
 	if (!rc && !info.unattached_blocked)
 		rc = -EPERM;
 	if (!rc)
-		rc = viommu_batch_create(uvi_dpdk.dev, EVENT_BATCH, VIOMMU_BATCH_COALESCE_UNMAP,
+		rc = viommu_batch_create(uvi_dpdk.dev, UVI_DPDK_BATCH, VIOMMU_BATCH_COALESCE_UNMAP,
 					 &uvi_dpdk.batch);
 	if (rc) {
 		if (rc == -EPERM)
@@ -241,6 +240,18 @@ static struct uvi_rte_bus_2211 uvi_ports_bus = {
 	.find_device = bus_find_device,
 };
 
+/* No NIC is attached any more, and no pointer to a domain outlives its device. */
+static void forget_domains(void)
+{
+	unsigned i;
+
+	for (i = 0; i < uvi_dpdk.n_nics; i++) {
+		uvi_dpdk.nics[i].dom = NULL;
+		uvi_dpdk.nics[i].attached = false;
+	}
+	uvi_dpdk.shared = NULL;
+}
+
 static int bus_cleanup(void)
 {
 	struct viommu_dpdk_stats st;
@@ -263,6 +274,7 @@ static int bus_cleanup(void)
 	uvi_dpdk.batch = NULL;
 	viommu_close(uvi_dpdk.dev); /* detaches and resets; bypass stays 0: NICs stay blocked */
 	uvi_dpdk.dev = NULL;
+	forget_domains(); /* viommu_close freed them */
 	pthread_mutex_unlock(&uvi_dpdk.lock);
 	return 0;
 }
