@@ -29,8 +29,20 @@
 #define NOBODY 65534
 #define HUGEPAGES_2M "/sys/kernel/mm/hugepages/hugepages-2048kB"
 
-/* What mlock() adds to VmLck: nothing under AddressSanitizer, whose mlock() does nothing. */
-#ifdef __SANITIZE_ADDRESS__
+/*
+ * What mlock() adds to VmLck: nothing under a sanitizer, whose runtime
+ * replaces mlock() with a call that does nothing (ASan, TSan, with gcc and
+ * with clang, which names them through __has_feature).
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#endif
+#ifdef UNDER_SANITIZER
 #define LOCKED_KB(bytes) 0L
 #else
 #define LOCKED_KB(bytes) ((long)((bytes) / KIB))
