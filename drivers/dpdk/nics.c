@@ -293,29 +293,54 @@ static bool selected(struct viommu_pci_addr a)
 	return uvi_dpdk.opts.devices_auto;
 }
 
-/* A port probed after start-up (hot-plug): isolate it before the application can start it. */
-static int on_new_port(uint16_t port_id, enum rte_eth_event_type event, void *arg, void *ret)
+/* A PCI function DPDK probes after start-up: isolate it if selected, else report it. */
+static void isolate_new_function(const char *name, uint16_t port_id)
 {
 	struct viommu_pci_addr a;
-	struct uvi_dpdk_nic *n;
+	struct uvi_dpdk_nic *n = NULL;
 	int rc;
+
+	if (viommu_pci_addr_parse(name, &a))
+		return;
+	n = uvi_dpdk_find_nic(a);
+	if (n && (n->attached || n->blocked))
+		return; /* isolated already, or never again (memmap.c) */
+	rc = selected(a) ? uvi_dpdk_add_nic(a, &n) : -EPERM;
+	if (!rc)
+		rc = uvi_dpdk_attach_nic(n);
+	if (rc) {
+		uvi_dpdk_setup_error("new port %u (%s): %s; it stays blocked", port_id, name,
+				     rc == -EPERM ? "not among the selected devices"
+						  : viommu_dpdk_last_error());
+		return;
+	}
+	n->port = port_id;
+	uvi_dpdk_log(RTE_LOG_INFO, "new port %u (%s): isolated in domain %u", port_id, n->name,
+		     viommu_domain_id(n->dom));
+}
+
+/*
+ * A port probed after start-up (hot-plug): isolate it before the
+ * application can start it. Its NEW event comes while the port is not
+ * valid yet (rte_ethdev.h: too early to query it), so the port cannot say
+ * which PCI function it is; EAL's device arguments can. rte_dev_probe()
+ * inserts the function's arguments before probing it, so a PCI entry
+ * there that is not isolated yet is the function being probed (or one
+ * whose isolation failed before: trying it again does no harm).
+ */
+static int on_new_port(uint16_t port_id, enum rte_eth_event_type event, void *arg, void *ret)
+{
+	struct rte_devargs *da;
 
 	(void)event;
 	(void)arg;
 	(void)ret;
-	if (uvi_dpdk_port_addr(port_id, &a))
-		return 0;
 	pthread_mutex_lock(&uvi_dpdk.lock);
-	rc = selected(a) ? uvi_dpdk_add_nic(a, &n) : -EPERM;
-	if (!rc)
-		rc = uvi_dpdk_attach_nic(n);
-	if (!rc)
-		n->port = port_id;
+	if (uvi_dpdk.isolated)
+		RTE_EAL_DEVARGS_FOREACH("pci", da)
+			if (da->policy != RTE_DEV_BLOCKED)
+				isolate_new_function(da->name, port_id);
 	pthread_mutex_unlock(&uvi_dpdk.lock);
-	if (rc)
-		uvi_dpdk_setup_error("new port %u: %s; it stays blocked", port_id,
-				     rc == -EPERM ? "not among the selected devices"
-						  : viommu_dpdk_last_error());
 	return 0;
 }
 
