@@ -37,7 +37,11 @@ static unsigned domains(struct viommu_domain **doms)
 	unsigned i, j, n = 0;
 
 	for (i = 0; i < uvi_dpdk.n_nics; i++) {
-		struct viommu_domain *d = uvi_dpdk.nics[i].dom;
+		/*
+		 * A blocked NIC's domain keeps what it failed to unmap: changes
+		 * skip it, or each MAP there would fail and be undone everywhere.
+		 */
+		struct viommu_domain *d = uvi_dpdk.nics[i].blocked ? NULL : uvi_dpdk.nics[i].dom;
 
 		for (j = 0; d && j < n && doms[j] != d; j++)
 			;
@@ -84,10 +88,10 @@ static int track_reserve(size_t extra)
 	size_t cap = uvi_dpdk.cap_maps ? uvi_dpdk.cap_maps : 64;
 	struct uvi_dpdk_range *m;
 
+	if (uvi_dpdk.n_maps + extra <= uvi_dpdk.cap_maps)
+		return 0;
 	while (cap < uvi_dpdk.n_maps + extra)
 		cap *= 2;
-	if (cap == uvi_dpdk.cap_maps)
-		return 0;
 	m = realloc(uvi_dpdk.maps, cap * sizeof(*m));
 	if (!m)
 		return uvi_dpdk_fail(-ENOMEM, "out of memory for the mapping table (%zu entries)",
@@ -342,7 +346,11 @@ static int unmap_then_remap(struct op *ops, size_t n_unmaps, size_t n_ops, size_
 		return rc;
 	if (n_ops > n_unmaps)
 		atomic_fetch_add(&uvi_dpdk.c.splits, 1);
-	/* The MAPs go once the UNMAPs completed: a mapping exists until its UNMAP does. */
+	/*
+	 * The MAPs go once the UNMAPs completed: a mapping exists until its
+	 * UNMAP does. Not to the domains a failed UNMAP just blocked.
+	 */
+	n_doms = domains(doms);
 	rc = run_ops(ops + n_unmaps, n_ops - n_unmaps, doms, n_doms);
 	for (i = n_unmaps; i < n_ops; i++)
 		if (ops[i].rc == 0)

@@ -53,14 +53,12 @@ static void key_of(const struct uvi_dpdk_nic *n, unsigned i, char *key, size_t s
 		snprintf(key, size, "nic%u", i);
 }
 
-static int cmd_nics(const char *cmd, const char *params, struct rte_tel_data *d)
+/* Under uvi_dpdk.lock: a domain may go away with rte_eal_cleanup() otherwise. */
+static int add_nics(struct rte_tel_data *d)
 {
 	char key[32];
 	unsigned i;
 
-	(void)cmd;
-	(void)params;
-	rte_tel_data_start_dict(d);
 	for (i = 0; i < uvi_dpdk.n_nics; i++) {
 		const struct uvi_dpdk_nic *n = &uvi_dpdk.nics[i];
 		struct rte_tel_data *c = rte_tel_data_alloc();
@@ -80,6 +78,19 @@ static int cmd_nics(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_free(c);
 	}
 	return 0;
+}
+
+static int cmd_nics(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	int rc;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&uvi_dpdk.lock);
+	rc = add_nics(d);
+	pthread_mutex_unlock(&uvi_dpdk.lock);
+	return rc;
 }
 
 void uvi_dpdk_register_telemetry(void)

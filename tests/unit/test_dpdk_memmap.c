@@ -360,6 +360,35 @@ static void test_failed_unmap_blocks_the_shared_domain(void)
 	failed_unmap(true);
 }
 
+/*
+ * A split whose UNMAP fails in one of two domains: the parts kept go back
+ * to the healthy domain only, and later changes skip the blocked one
+ * (before, its stale mapping made every overlapping MAP fail and be undone
+ * in the healthy domain too).
+ */
+static void test_blocked_domain_does_not_hold_the_others_back(void)
+{
+	struct uvi_dpdk_range r;
+
+	setup(false);
+	r = pages(0, 8);
+	rig_ok(uvi_dpdk_map_ranges(&r, 1), "map");
+	sim_device_inject_status(rig.sim, 1, VIRTIO_IOMMU_S_IOERR); /* EP_A's UNMAP */
+	CU_ASSERT_EQUAL(uvi_dpdk_unmap_range(page_addr(4), RIG_PAGE, false), -EIO);
+	CU_ASSERT_TRUE(uvi_dpdk.nics[0].blocked);
+	CU_ASSERT_TRUE(table_covers(page_addr(3)) && table_covers(page_addr(5)));
+	CU_ASSERT_FALSE(table_covers(page_addr(4)));
+	CU_ASSERT_EQUAL(atomic_load(&uvi_dpdk.c.map_errors), 0);
+	CU_ASSERT_EQUAL(out_of_step(), 0);
+	/* The page comes back (DPDK reuses it): the healthy NIC reaches it again. */
+	r = pages(4, 1);
+	rig_ok(uvi_dpdk_map_ranges(&r, 1), "map the page again");
+	CU_ASSERT_TRUE(reachable(EP_B, 4));
+	CU_ASSERT_EQUAL(out_of_step(), 0);
+	CU_ASSERT_EQUAL(uvi_dpdk_n_domains(), 1);
+	teardown();
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_map_unmap_and_split),
 	TEST_CASE(test_out_of_memory_in_map_changes_nothing),
@@ -367,6 +396,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_failed_map_is_undone_in_every_domain),
 	TEST_CASE(test_failed_unmap_blocks_that_domain),
 	TEST_CASE(test_failed_unmap_blocks_the_shared_domain),
+	TEST_CASE(test_blocked_domain_does_not_hold_the_others_back),
 	TEST_END,
 };
 
