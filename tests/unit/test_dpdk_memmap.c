@@ -9,7 +9,10 @@
  * Failures are forced where a running plugin meets them only by bad luck:
  *  - out of memory at each allocation memmap.c makes in turn (memmap.c is
  *    built for this suite with realloc renamed to uvi_test_realloc);
- *  - a MAP or an UNMAP the device fails (sim fault injection).
+ *  - a MAP or an UNMAP the device fails (sim fault injection);
+ *  - a batch that cannot be reset after it ran (viommu_batch_reset renamed
+ *    to uvi_test_batch_reset in memmap.c): the requests after it are never
+ *    sent.
  *
  * EAL's side (memory events, the bus hooks, testpmd) runs in the guest,
  * in tests/vm/check-dpdk.
@@ -80,6 +83,24 @@ void *uvi_test_realloc(void *p, size_t size)
 	return realloc(p, size);
 }
 
+/* ---- a batch that fails after it ran: memmap.c's viommu_batch_reset ---- */
+
+static long resets_left = -1; /* < 0: never fail; else fail once this many went through */
+
+int uvi_test_batch_reset(struct viommu_batch *b);
+int uvi_test_batch_reset(struct viommu_batch *b)
+{
+	int rc = viommu_batch_reset(b); /* done anyway: the batch stays usable */
+
+	if (resets_left == 0) {
+		resets_left = -1;
+		return -EBUSY;
+	}
+	if (resets_left > 0)
+		resets_left--;
+	return rc;
+}
+
 /* ---- the rig: a software device, NICs each in a domain of its own or all in one ---- */
 
 static struct rig rig;
@@ -124,6 +145,7 @@ static void setup(bool shared)
 	mem = rig_pages(NPAGES);
 	reallocs_left = -1;
 	reallocs_failed = 0;
+	resets_left = -1;
 }
 
 static void teardown(void)
@@ -389,6 +411,36 @@ static void test_blocked_domain_does_not_hold_the_others_back(void)
 	teardown();
 }
 
+/*
+ * Two domains: a batch holds 128 ops. The first batch cannot be reset:
+ * its ops are settled from their statuses, the rest are never sent, and
+ * the table records exactly the first batch's.
+ */
+static void test_batch_failing_midway(void)
+{
+	struct uvi_dpdk_range r[200];
+
+	setup(false);
+	for (unsigned i = 0; i < 200; i++)
+		r[i] = pages(2 * i, 1);
+	resets_left = 0;
+	CU_ASSERT_EQUAL(uvi_dpdk_map_ranges(r, 200), -EIO);
+	CU_ASSERT_EQUAL(uvi_dpdk.n_maps, UVI_DPDK_BATCH / 2);
+	CU_ASSERT_EQUAL(out_of_step(), 0);
+	rig_ok(uvi_dpdk_map_ranges(r, 200), "map the rest");
+	CU_ASSERT_EQUAL(uvi_dpdk.n_maps, 200);
+	CU_ASSERT_EQUAL(out_of_step(), 0);
+	/* UNMAPs of 200 mappings: the 72 after the failed batch stay mapped, and in the table. */
+	resets_left = 0;
+	CU_ASSERT_EQUAL(uvi_dpdk_unmap_range(page_addr(0), 400 * RIG_PAGE, false), -EIO);
+	CU_ASSERT_EQUAL(uvi_dpdk.n_maps, 200 - UVI_DPDK_BATCH / 2);
+	CU_ASSERT_EQUAL(out_of_step(), 0);
+	check_table_sorted();
+	CU_ASSERT_EQUAL(atomic_load(&uvi_dpdk.c.map_errors) + atomic_load(&uvi_dpdk.c.unmap_errors),
+			0);
+	teardown();
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_map_unmap_and_split),
 	TEST_CASE(test_out_of_memory_in_map_changes_nothing),
@@ -397,6 +449,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_failed_unmap_blocks_that_domain),
 	TEST_CASE(test_failed_unmap_blocks_the_shared_domain),
 	TEST_CASE(test_blocked_domain_does_not_hold_the_others_back),
+	TEST_CASE(test_batch_failing_midway),
 	TEST_END,
 };
 
