@@ -164,6 +164,17 @@ static bool same(struct viommu_pci_addr a, struct viommu_pci_addr b)
 	return a.segment == b.segment && a.bdf == b.bdf;
 }
 
+/* The PCI function of an EAL device argument (its name may leave out the segment). */
+static int devargs_addr(const struct rte_devargs *da, struct viommu_pci_addr *a)
+{
+	char full[sizeof(da->name) + 8];
+
+	if (viommu_pci_addr_parse(da->name, a) == 0)
+		return 0;
+	snprintf(full, sizeof(full), "0000:%s", da->name);
+	return viommu_pci_addr_parse(full, a);
+}
+
 /* What EAL's -a (allow) and -b (block) options say about addr. */
 static bool eal_allows(struct viommu_pci_addr addr)
 {
@@ -172,10 +183,8 @@ static bool eal_allows(struct viommu_pci_addr addr)
 
 	RTE_EAL_DEVARGS_FOREACH("pci", da) {
 		struct viommu_pci_addr a;
-		char full[sizeof(da->name) + 8];
 
-		snprintf(full, sizeof(full), "0000:%s", da->name);
-		if (viommu_pci_addr_parse(da->name, &a) && viommu_pci_addr_parse(full, &a))
+		if (devargs_addr(da, &a))
 			continue;
 		if (da->policy == RTE_DEV_ALLOWED)
 			any_allowed = true;
@@ -294,14 +303,16 @@ static bool selected(struct viommu_pci_addr a)
 }
 
 /* A PCI function DPDK probes after start-up: isolate it if selected, else report it. */
-static void isolate_new_function(const char *name, uint16_t port_id)
+static void isolate_new_function(const struct rte_devargs *da, uint16_t port_id)
 {
 	struct viommu_pci_addr a;
 	struct uvi_dpdk_nic *n = NULL;
+	char name[VIOMMU_PCI_ADDR_STRLEN];
 	int rc;
 
-	if (viommu_pci_addr_parse(name, &a))
+	if (devargs_addr(da, &a))
 		return;
+	viommu_pci_addr_format(a, name, sizeof(name));
 	n = uvi_dpdk_find_nic(a);
 	if (n && (n->attached || n->blocked))
 		return; /* isolated already, or never again (memmap.c) */
@@ -339,7 +350,47 @@ static int on_new_port(uint16_t port_id, enum rte_eth_event_type event, void *ar
 	if (uvi_dpdk.isolated)
 		RTE_EAL_DEVARGS_FOREACH("pci", da)
 			if (da->policy != RTE_DEV_BLOCKED)
-				isolate_new_function(da->name, port_id);
+				isolate_new_function(da, port_id);
+	pthread_mutex_unlock(&uvi_dpdk.lock);
+	return 0;
+}
+
+/*
+ * A port released (closed, or hot-unplugged): its NIC is detached, so that
+ * whatever drives the function next (another process, a kernel driver)
+ * reaches nothing through DPDK's mappings. The NIC keeps its domain, which
+ * stays up to date, and is attached again if DPDK probes it again.
+ */
+static int on_port_released(uint16_t port_id, enum rte_eth_event_type event, void *arg,
+			    void *ret)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	struct viommu_pci_addr a;
+	bool named;
+	unsigned i;
+
+	(void)event;
+	(void)arg;
+	(void)ret;
+	/* The port is still valid here; its name is its PCI function's for a one-port device. */
+	named = rte_eth_dev_get_name_by_port(port_id, name) == 0 &&
+		viommu_pci_addr_parse(name, &a) == 0;
+	pthread_mutex_lock(&uvi_dpdk.lock);
+	for (i = 0; uvi_dpdk.isolated && i < uvi_dpdk.n_nics; i++) {
+		struct uvi_dpdk_nic *n = &uvi_dpdk.nics[i];
+
+		if (!n->attached || (n->port != (int)port_id && !(named && same(n->addr, a))))
+			continue;
+		n->port = -1;
+		if (viommu_detach(n->dom, n->addr) == 0) {
+			n->attached = false;
+			uvi_dpdk_log(RTE_LOG_INFO, "port %u (%s) released: detached, its DMA is "
+				     "blocked", port_id, n->name);
+		} else {
+			uvi_dpdk_setup_error("port %u (%s) released, but the detach failed: %s",
+					     port_id, n->name, viommu_last_error());
+		}
+	}
 	pthread_mutex_unlock(&uvi_dpdk.lock);
 	return 0;
 }
@@ -348,5 +399,8 @@ int uvi_dpdk_watch_new_ports(void)
 {
 	int rc = rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_NEW, on_new_port, NULL);
 
+	if (!rc)
+		rc = rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_DESTROY,
+						   on_port_released, NULL);
 	return rc ? uvi_dpdk_fail(rc, "rte_eth_dev_callback_register: %s", strerror(-rc)) : 0;
 }
