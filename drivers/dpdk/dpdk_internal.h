@@ -7,7 +7,8 @@
  *
  *   plugin.c     constructor, the bus hooks (scan, probe, cleanup), fail-closed exits
  *   options.c    the UVIOMMU environment variable
- *   nics.c       which NICs, domains, attach, checking DPDK's ports, hot-plugged ports
+ *   nics.c       which NICs, domains, attach, checking DPDK's ports
+ *   hotplug.c    ports probed after start-up (isolated) and released (detached)
  *   ranges.c     physical ranges: sort, merge, subtract
  *   memmap.c     the mappings: one set, applied to every domain in batches
  *   memevent.c   DPDK memory: the event callback, the start-up walk, the identity mode
@@ -142,6 +143,11 @@ int uvi_dpdk_add_nic(struct viommu_pci_addr addr, struct uvi_dpdk_nic **out);
 struct uvi_dpdk_nic *uvi_dpdk_find_nic(struct viommu_pci_addr addr);
 struct uvi_dpdk_nic *uvi_dpdk_nic_by_endpoint(uint32_t endpoint_id);
 int uvi_dpdk_check_ports(void);
+bool uvi_dpdk_selected(struct viommu_pci_addr a);
+bool uvi_dpdk_userspace_driver(const char *driver);
+bool uvi_dpdk_same_func(struct viommu_pci_addr a, struct viommu_pci_addr b);
+
+/* hotplug.c: ports probed and released after start-up */
 int uvi_dpdk_watch_new_ports(void);
 int uvi_dpdk_port_addr(uint16_t port_id, struct viommu_pci_addr *addr);
 unsigned uvi_dpdk_n_domains(void);

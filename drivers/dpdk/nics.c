@@ -153,26 +153,15 @@ int uvi_dpdk_attach_nic(struct uvi_dpdk_nic *n)
 	return 0;
 }
 
-static bool userspace_driver(const char *driver)
+bool uvi_dpdk_userspace_driver(const char *driver)
 {
 	return !strcmp(driver, "uio_pci_generic") || !strcmp(driver, "vfio-pci") ||
 	       !strcmp(driver, "igb_uio");
 }
 
-static bool same(struct viommu_pci_addr a, struct viommu_pci_addr b)
+bool uvi_dpdk_same_func(struct viommu_pci_addr a, struct viommu_pci_addr b)
 {
 	return a.segment == b.segment && a.bdf == b.bdf;
-}
-
-/* The PCI function of an EAL device argument (its name may leave out the segment). */
-static int devargs_addr(const struct rte_devargs *da, struct viommu_pci_addr *a)
-{
-	char full[sizeof(da->name) + 8];
-
-	if (viommu_pci_addr_parse(da->name, a) == 0)
-		return 0;
-	snprintf(full, sizeof(full), "0000:%s", da->name);
-	return viommu_pci_addr_parse(full, a);
 }
 
 /* What EAL's -a (allow) and -b (block) options say about addr. */
@@ -184,13 +173,13 @@ static bool eal_allows(struct viommu_pci_addr addr)
 	RTE_EAL_DEVARGS_FOREACH("pci", da) {
 		struct viommu_pci_addr a;
 
-		if (devargs_addr(da, &a))
+		if (viommu_pci_addr_parse(da->name, &a)) /* also BB:DD.F, as -a takes it */
 			continue;
 		if (da->policy == RTE_DEV_ALLOWED)
 			any_allowed = true;
-		if (same(a, addr))
+		if (uvi_dpdk_same_func(a, addr))
 			listed = true;
-		if (same(a, addr) && da->policy == RTE_DEV_BLOCKED)
+		if (uvi_dpdk_same_func(a, addr) && da->policy == RTE_DEV_BLOCKED)
 			return false;
 	}
 	return !any_allowed || listed;
@@ -208,7 +197,7 @@ static int select_auto(void)
 	for (i = 0; i < count && !rc; i++) {
 		uint32_t id;
 
-		if (viommu_pci_is_virtio_iommu(&f[i]) || !userspace_driver(f[i].driver) ||
+		if (viommu_pci_is_virtio_iommu(&f[i]) || !uvi_dpdk_userspace_driver(f[i].driver) ||
 		    !eal_allows(f[i].addr) || endpoint_of(f[i].addr, &id))
 			continue;
 		rc = uvi_dpdk_add_nic(f[i].addr, &n);
@@ -292,115 +281,14 @@ int uvi_dpdk_check_ports(void)
 	return first ? uvi_dpdk_fail(first, "a DPDK port is not isolated (see above)") : 0;
 }
 
-static bool selected(struct viommu_pci_addr a)
+/* Whether devices= takes the function (devices=auto: every one). */
+bool uvi_dpdk_selected(struct viommu_pci_addr a)
 {
 	unsigned i;
 
 	for (i = 0; i < uvi_dpdk.opts.n_devices; i++)
-		if (same(uvi_dpdk.opts.devices[i], a))
+		if (uvi_dpdk_same_func(uvi_dpdk.opts.devices[i], a))
 			return true;
 	return uvi_dpdk.opts.devices_auto;
 }
 
-/* A PCI function DPDK probes after start-up: isolate it if selected, else report it. */
-static void isolate_new_function(const struct rte_devargs *da, uint16_t port_id)
-{
-	struct viommu_pci_addr a;
-	struct uvi_dpdk_nic *n = NULL;
-	char name[VIOMMU_PCI_ADDR_STRLEN];
-	int rc;
-
-	if (devargs_addr(da, &a))
-		return;
-	viommu_pci_addr_format(a, name, sizeof(name));
-	n = uvi_dpdk_find_nic(a);
-	if (n && (n->attached || n->blocked))
-		return; /* isolated already, or never again (memmap.c) */
-	rc = selected(a) ? uvi_dpdk_add_nic(a, &n) : -EPERM;
-	if (!rc)
-		rc = uvi_dpdk_attach_nic(n);
-	if (rc) {
-		uvi_dpdk_setup_error("new port %u (%s): %s; it stays blocked", port_id, name,
-				     rc == -EPERM ? "not among the selected devices"
-						  : viommu_dpdk_last_error());
-		return;
-	}
-	n->port = port_id;
-	uvi_dpdk_log(RTE_LOG_INFO, "new port %u (%s): isolated in domain %u", port_id, n->name,
-		     viommu_domain_id(n->dom));
-}
-
-/*
- * A port probed after start-up (hot-plug): isolate it before the
- * application can start it. Its NEW event comes while the port is not
- * valid yet (rte_ethdev.h: too early to query it), so the port cannot say
- * which PCI function it is; EAL's device arguments can. rte_dev_probe()
- * inserts the function's arguments before probing it, so a PCI entry
- * there that is not isolated yet is the function being probed (or one
- * whose isolation failed before: trying it again does no harm).
- */
-static int on_new_port(uint16_t port_id, enum rte_eth_event_type event, void *arg, void *ret)
-{
-	struct rte_devargs *da;
-
-	(void)event;
-	(void)arg;
-	(void)ret;
-	pthread_mutex_lock(&uvi_dpdk.lock);
-	if (uvi_dpdk.isolated)
-		RTE_EAL_DEVARGS_FOREACH("pci", da)
-			if (da->policy != RTE_DEV_BLOCKED)
-				isolate_new_function(da, port_id);
-	pthread_mutex_unlock(&uvi_dpdk.lock);
-	return 0;
-}
-
-/*
- * A port released (closed, or hot-unplugged): its NIC is detached, so that
- * whatever drives the function next (another process, a kernel driver)
- * reaches nothing through DPDK's mappings. The NIC keeps its domain, which
- * stays up to date, and is attached again if DPDK probes it again.
- */
-static int on_port_released(uint16_t port_id, enum rte_eth_event_type event, void *arg,
-			    void *ret)
-{
-	char name[RTE_ETH_NAME_MAX_LEN];
-	struct viommu_pci_addr a;
-	bool named;
-	unsigned i;
-
-	(void)event;
-	(void)arg;
-	(void)ret;
-	/* The port is still valid here; its name is its PCI function's for a one-port device. */
-	named = rte_eth_dev_get_name_by_port(port_id, name) == 0 &&
-		viommu_pci_addr_parse(name, &a) == 0;
-	pthread_mutex_lock(&uvi_dpdk.lock);
-	for (i = 0; uvi_dpdk.isolated && i < uvi_dpdk.n_nics; i++) {
-		struct uvi_dpdk_nic *n = &uvi_dpdk.nics[i];
-
-		if (!n->attached || (n->port != (int)port_id && !(named && same(n->addr, a))))
-			continue;
-		n->port = -1;
-		if (viommu_detach(n->dom, n->addr) == 0) {
-			n->attached = false;
-			uvi_dpdk_log(RTE_LOG_INFO, "port %u (%s) released: detached, its DMA is "
-				     "blocked", port_id, n->name);
-		} else {
-			uvi_dpdk_setup_error("port %u (%s) released, but the detach failed: %s",
-					     port_id, n->name, viommu_last_error());
-		}
-	}
-	pthread_mutex_unlock(&uvi_dpdk.lock);
-	return 0;
-}
-
-int uvi_dpdk_watch_new_ports(void)
-{
-	int rc = rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_NEW, on_new_port, NULL);
-
-	if (!rc)
-		rc = rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_DESTROY,
-						   on_port_released, NULL);
-	return rc ? uvi_dpdk_fail(rc, "rte_eth_dev_callback_register: %s", strerror(-rc)) : 0;
-}
