@@ -56,25 +56,36 @@ static bool has_userspace_driver(struct viommu_pci_addr a, const struct viommu_p
 	return false;
 }
 
+/* Of funcs[0 .. n - 1], keep those bound to a userspace driver; returns how many. */
+static unsigned keep_userspace_bound(struct viommu_pci_addr *funcs, unsigned n)
+{
+	struct viommu_pci_func *f;
+	size_t count;
+	unsigned i, kept = 0;
+
+	if (n == 0 || viommu_pci_scan(&f, &count))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (has_userspace_driver(funcs[i], f, count))
+			funcs[kept++] = funcs[i];
+	viommu_pci_scan_free(f);
+	return kept;
+}
+
 /* The functions DPDK may be probing now (see above), at most max; returns how many. */
 static unsigned probing_functions(struct viommu_pci_addr *out, unsigned max)
 {
-	struct viommu_pci_func *f;
 	struct rte_devargs *da;
-	size_t count;
 	unsigned n = 0;
 
-	if (viommu_pci_scan(&f, &count))
-		return 0;
 	RTE_EAL_DEVARGS_FOREACH("pci", da) {
 		struct viommu_pci_addr a;
 
 		if (da->policy == RTE_DEV_ALLOWED && !viommu_pci_addr_parse(da->name, &a) &&
-		    being_probed(da->name) && has_userspace_driver(a, f, count) && n < max)
+		    being_probed(da->name) && n < max)
 			out[n++] = a;
 	}
-	viommu_pci_scan_free(f);
-	return n;
+	return keep_userspace_bound(out, n); /* the sysfs scan only when there is a candidate */
 }
 
 /* Isolate function a, which may be port port_id's (sure: it is). uvi_dpdk.lock held. */

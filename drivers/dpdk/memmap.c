@@ -295,6 +295,14 @@ static int first_error(const struct op *ops, size_t n)
 	return 0;
 }
 
+/* Record the MAP ops of ops[from .. to - 1] that succeeded; track_reserve() made room. */
+static void track_mapped(const struct op *ops, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (ops[i].rc == 0)
+			track_insert(ops[i].start, ops[i].len);
+}
+
 /* The errno of a run: the batch's failure, else the first op that failed. */
 static int run_result(int run_rc, const struct op *ops, size_t n)
 {
@@ -315,9 +323,7 @@ int uvi_dpdk_map_ranges(const struct uvi_dpdk_range *r, size_t n)
 		rc = track_reserve(n_ops);
 	if (!rc) {
 		rc = run_ops(ops, n_ops, doms, n_doms);
-		for (i = 0; i < n_ops; i++)
-			if (ops[i].rc == 0)
-				track_insert(ops[i].start, ops[i].len);
+		track_mapped(ops, 0, n_ops);
 		rc = run_result(rc, ops, n_ops);
 	}
 	free(ops);
@@ -352,9 +358,7 @@ static int unmap_then_remap(struct op *ops, size_t n_unmaps, size_t n_ops, size_
 	 */
 	n_doms = domains(doms);
 	rc = run_ops(ops + n_unmaps, n_ops - n_unmaps, doms, n_doms);
-	for (i = n_unmaps; i < n_ops; i++)
-		if (ops[i].rc == 0)
-			track_insert(ops[i].start, ops[i].len);
+	track_mapped(ops, n_unmaps, n_ops);
 	return run_result(rc, ops, n_ops);
 }
 
